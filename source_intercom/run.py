@@ -1,0 +1,83 @@
+"""The ``source-intercom`` console script: ``spec``, ``check``, ``discover`` and ``read``.
+
+airbyte-cdk 7.x declarative sources must be given config, catalog and state when they are built
+(``launch(Source(), args)`` alone silently ignores ``--state``), so they are read here first.
+The config is checked before the source is built, with messages that name the field to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from typing import Any, List, Mapping, Optional
+
+import orjson
+import yaml
+from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteErrorTraceMessage,
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    AirbyteTraceMessage,
+    FailureType,
+    Status,
+    TraceType,
+    Type,
+)
+
+from source_intercom.components import describe_config_problems
+from source_intercom.source import MANIFEST_PATH, SourceIntercom
+
+
+def connection_specification() -> Mapping[str, Any]:
+    with open(MANIFEST_PATH) as manifest:
+        return yaml.load(manifest, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["spec"]["connection_specification"]
+
+
+def _emit(message: AirbyteMessage) -> None:
+    print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
+
+
+def _fail(command: str, message: str, failure_type: FailureType = FailureType.config_error) -> None:
+    """Report a problem found before the source could be built, the way the protocol expects it."""
+    if command == "check" and failure_type == FailureType.config_error:
+        _emit(AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=AirbyteConnectionStatus(status=Status.FAILED, message=message)))
+        sys.exit(0)
+    trace = AirbyteTraceMessage(
+        type=TraceType.ERROR,
+        emitted_at=datetime.now(timezone.utc).timestamp() * 1000,
+        error=AirbyteErrorTraceMessage(message=message, internal_message=message, failure_type=failure_type),
+    )
+    _emit(AirbyteMessage(type=Type.TRACE, trace=trace))
+    sys.exit(1)
+
+
+def _load(what: str, path: Optional[str], reader: Any, command: str) -> Any:
+    if not path:
+        return None
+    try:
+        return reader(path)
+    except Exception as error:  # noqa: BLE001 - any unreadable input is the user's to fix
+        _fail(command, f"Could not read the {what} file '{path}': {type(error).__name__}. Check that it exists and holds valid JSON.")
+
+
+def build_source(args: List[str]) -> SourceIntercom:
+    command = args[0] if args else ""
+    config = _load("config", AirbyteEntrypoint.extract_config(args), SourceIntercom.read_config, command)
+    if config is not None:
+        problems = describe_config_problems(config, connection_specification())
+        if problems:
+            _fail(command, " ".join(problems))
+    catalog = _load("catalog", AirbyteEntrypoint.extract_catalog(args), SourceIntercom.read_catalog, command)
+    state = _load("state", AirbyteEntrypoint.extract_state(args), SourceIntercom.read_state, command)
+    return SourceIntercom(catalog=catalog, config=config, state=state, config_path=AirbyteEntrypoint.extract_config(args))
+
+
+def run(args: Optional[List[str]] = None) -> None:
+    args = sys.argv[1:] if args is None else args
+    launch(build_source(args), args)
+
+
+if __name__ == "__main__":
+    run()
