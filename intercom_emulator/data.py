@@ -15,7 +15,7 @@ import hashlib
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PART_CAP = 500          # Intercom returns only the 500 most recent conversation parts
 DAY = 86400
@@ -596,7 +596,7 @@ class Workspace:
             now = self.now()
             r.updated_at = int(updated_at if updated_at is not None else now)
             r.created_at = min(r.created_at, r.updated_at)
-            r.searchable_at = searchable_at if searchable_at is not None else now + self.contacts_index_delay
+            r.searchable_at = searchable_at if searchable_at is not None else time.time() + self.contacts_index_delay
             r.rev += 1
             r.version = v
             return r.id
@@ -608,7 +608,7 @@ class Workspace:
             u = int(updated_at if updated_at is not None else now)
             rng = random.Random(f"{self.seed}:new-contact:{len(self.contacts)}")
             r = self._new_contact(rng, len(self.contacts), min(u, now), u, v)
-            r.searchable_at = searchable_at if searchable_at is not None else now + self.contacts_index_delay
+            r.searchable_at = searchable_at if searchable_at is not None else time.time() + self.contacts_index_delay
             self.contacts.append(r)
             self.contact_by_id[r.id] = r
             return r.id
@@ -707,11 +707,11 @@ class Workspace:
             summary = {}
             # contacts
             for r in pick(self.contacts):
-                r.updated_at, r.searchable_at, r.rev, r.version = now, now + self.contacts_index_delay, r.rev + 1, v
+                r.updated_at, r.searchable_at, r.rev, r.version = now, time.time() + self.contacts_index_delay, r.rev + 1, v
             k_new = n_new(len(self.contacts))
             for _ in range(k_new):
                 r = self._new_contact(rng, len(self.contacts), now, now, v)
-                r.searchable_at = now + self.contacts_index_delay
+                r.searchable_at = time.time() + self.contacts_index_delay
                 self.contacts.append(r)
                 self.contact_by_id[r.id] = r
             summary["contacts"] = sum(1 for r in self.contacts if r.version == v)

@@ -15,6 +15,7 @@ import base64
 import bisect
 import json
 import math
+import time
 
 from .data import id_sort_key
 
@@ -300,7 +301,7 @@ def run_search(ws, stream, body, cache: SearchCache, page_size_cap=150):
         entries.sort(key=lambda e: e[0])
         cache.put(key, ws.version, entries)
 
-    now = ws.now()
+    now = time.time()
     if stream == "contacts":
         def visible(r):
             return r.searchable_at <= now

@@ -10,7 +10,7 @@ import struct
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -340,6 +340,8 @@ class EmulatorServer:
             html = f"<html><head><title>{fault} {text}</title></head><body><h1>{text}</h1></body></html>"
             return self._send(h, int(fault), raw=html.encode(), ctype="text/html", headers=rl)
         if fault == "429":
+            with self._lock:
+                self._rate_limited += 1
             return self._send(h, 429, error_body(
                 "rate_limit_exceeded", f"Exceeded rate limit of {self.rate_limit_per_10s or 1666} in 10_seconds"),
                 {**rl, "X-RateLimit-Remaining": 0})
@@ -379,7 +381,7 @@ class EmulatorServer:
             if path == "/_emulator/mutate" and h.command == "POST":
                 b = body or {}
                 summary = self.ws.mutate_random(random.Random(b.get("seed", 0)), float(b.get("fraction", 0.1)))
-                return self._send(h, 200, {"summary": summary, "version": self.ws.version, **summary})
+                return self._send(h, 200, {**summary, "version": self.ws.version})
             if path == "/_emulator/reset_stats" and h.command == "POST":
                 self.reset_stats()
                 return self._send(h, 200, {"ok": True})
@@ -549,6 +551,5 @@ class EmulatorServer:
         total_pages = max(1, math.ceil(len(reachable) / per_page))
         chunk = reachable[(page - 1) * per_page: page * per_page]
         return {"type": "list", "data": [self.ws.render_company(r) for r in chunk],
-                "pages": {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages,
-                          "next": None},
+                "pages": {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages},
                 "total_count": len(comps)}

@@ -164,7 +164,7 @@ class IntercomBackoffStrategy(BackoffStrategy):
     """
 
     parameters: InitVar[Mapping[str, Any]]
-    base_seconds: float = 1.0
+    base_seconds: float = 0.5
     max_seconds: float = 60.0
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:

@@ -1,0 +1,137 @@
+"""Runs the real ``source-intercom`` console script as a subprocess and reads what it says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+CLI = str(Path(sys.executable).with_name("source-intercom"))
+START_DATE = "2020-01-01T00:00:00Z"
+START_TS = 1577836800
+
+PRIMARY_KEYS: Dict[str, Tuple[str, ...]] = {
+    "company_attributes": ("full_name",),
+    "contact_attributes": ("full_name",),
+    "company_segments": ("company_id", "id"),
+}
+
+
+def record_key(stream: str, data: Dict[str, Any]) -> Any:
+    fields = PRIMARY_KEYS.get(stream, ("id",))
+    return data[fields[0]] if len(fields) == 1 else tuple(data[f] for f in fields)
+
+
+@dataclass
+class Run:
+    """One CLI invocation: its exit code and the Airbyte messages it printed."""
+
+    returncode: int
+    messages: List[Dict[str, Any]]
+    stderr: str
+    stdout: str = ""
+    records: Dict[str, List[Dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        for message in self.messages:
+            if message["type"] == "RECORD":
+                self.records[message["record"]["stream"]].append(message["record"]["data"])
+
+    def of_type(self, kind: str) -> List[Dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+    def keys(self, stream: str) -> List[Any]:
+        return [record_key(stream, r) for r in self.records.get(stream, [])]
+
+    def key_set(self, stream: str) -> Set[Any]:
+        return set(self.keys(stream))
+
+    @property
+    def states(self) -> List[Dict[str, Any]]:
+        return [m["state"] for m in self.of_type("STATE")]
+
+    def final_state(self) -> List[Dict[str, Any]]:
+        """The last state message of every stream: what a platform would persist."""
+        latest: Dict[str, Dict[str, Any]] = {}
+        for state in self.states:
+            latest[state["stream"]["stream_descriptor"]["name"]] = state
+        return [{"type": "STREAM", "stream": s["stream"]} for s in latest.values()]
+
+    @property
+    def errors(self) -> List[Dict[str, Any]]:
+        return [m["trace"]["error"] for m in self.of_type("TRACE") if m["trace"]["type"] == "ERROR"]
+
+    def logs(self, *levels: str) -> List[str]:
+        return [m["log"]["message"] for m in self.of_type("LOG") if not levels or m["log"]["level"] in levels]
+
+    def connection_status(self) -> Dict[str, Any]:
+        return self.of_type("CONNECTION_STATUS")[-1]["connectionStatus"]
+
+    def catalog(self) -> Dict[str, Any]:
+        return self.of_type("CATALOG")[-1]["catalog"]
+
+
+def parse_messages(stdout: str) -> List[Dict[str, Any]]:
+    messages = []
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            messages.append(json.loads(line))
+    return messages
+
+
+def config_for(server: Any, **overrides: Any) -> Dict[str, Any]:
+    config = {"access_token": server.token, "start_date": START_DATE, "base_url": server.url}
+    config.update(overrides)
+    return config
+
+
+def catalog_for(streams: Iterable[Dict[str, Any]], names: Optional[Sequence[str]] = None, incremental: bool = True) -> Dict[str, Any]:
+    """A configured catalog of the discovered streams (all, or those named), incremental where supported."""
+    configured = []
+    for stream in streams:
+        if names is not None and stream["name"] not in names:
+            continue
+        mode = "incremental" if incremental and "incremental" in stream["supported_sync_modes"] else "full_refresh"
+        configured.append(
+            {
+                "stream": stream,
+                "sync_mode": mode,
+                "destination_sync_mode": "append_dedup" if mode == "incremental" else "overwrite",
+                "cursor_field": stream.get("default_cursor_field") or [],
+                "primary_key": stream.get("source_defined_primary_key") or [],
+            }
+        )
+    return {"streams": configured}
+
+
+def run_cli(
+    command: str,
+    config: Optional[Dict[str, Any]] = None,
+    catalog: Optional[Dict[str, Any]] = None,
+    state: Optional[List[Dict[str, Any]]] = None,
+    extra_args: Sequence[str] = (),
+    timeout: float = 600,
+    cli: Sequence[str] = (CLI,),
+    env: Optional[Dict[str, str]] = None,
+) -> Run:
+    with tempfile.TemporaryDirectory() as folder:
+        args = [*cli, command]
+        for flag, content in (("--config", config), ("--catalog", catalog), ("--state", state)):
+            if content is not None:
+                path = Path(folder) / f"{flag[2:]}.json"
+                path.write_text(json.dumps(content))
+                args += [flag, str(path)]
+        done = subprocess.run([*args, *extra_args], capture_output=True, text=True, timeout=timeout, env=env)
+    return Run(done.returncode, parse_messages(done.stdout), done.stderr, done.stdout)
+
+
+def discovered_streams(config: Dict[str, Any]) -> List[Dict[str, Any]]:
+    run = run_cli("discover", config)
+    assert run.returncode == 0, run.stderr + run.stdout[-2000:]
+    return run.catalog()["streams"]
