@@ -113,23 +113,22 @@ def describe_config_problems(config: Mapping[str, Any], connection_specification
     from jsonschema import Draft7Validator  # the CDK depends on jsonschema
 
     properties: Mapping[str, Any] = connection_specification.get("properties", {})
-    problems: List[str] = []
+    problems: Dict[str, str] = {}  # by field, the first problem found
     for error in sorted(Draft7Validator(connection_specification).iter_errors(config), key=lambda e: list(e.path)):
         if error.validator == "required":
             missing = error.message.split("'")[1]
             title = properties.get(missing, {}).get("title", missing)
-            problems.append(f"Config field '{missing}' ({title}) is required but missing.")
+            problems.setdefault(missing, f"Config field '{missing}' ({title}) is required but missing.")
             continue
         field = ".".join(str(part) for part in error.absolute_path) or "(config)"
         schema = properties.get(str(error.absolute_path[0]), {}) if error.absolute_path else {}
         shown = "" if schema.get("airbyte_secret") else f" (got {error.instance!r})"
-        problems.append(f"Config field '{field}' must be {_expected(schema)}{shown}.")
+        problems.setdefault(field, f"Config field '{field}' must be {_expected(schema)}{shown}.")
     for field, check in CONFIG_FIELD_CHECKS.items():
-        if field in config:
-            problem = check(config[field])
-            if problem and not any(f"'{field}'" in known for known in problems):
-                problems.append(f"Config field '{field}' {problem}")
-    return problems
+        problem = check(config[field]) if isinstance(config.get(field), str) else None
+        if problem:  # more precise than the schema's wording for the same field
+            problems[field] = f"Config field '{field}' {problem}"
+    return list(problems.values())
 
 
 def _expected(schema: Mapping[str, Any]) -> str:

@@ -1,0 +1,113 @@
+"""The custom components: config checks, retry backoff, scroll extraction, part flattening."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Dict, List
+
+import pytest
+import requests
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_intercom.components import (
+    CompaniesScrollExtractor,
+    ConversationPartsExtractor,
+    IntercomBackoffStrategy,
+    ValidateConfigField,
+    describe_config_problems,
+)
+from source_intercom.run import connection_specification
+
+
+def response(body: Any, status: int = 200, headers: Dict[str, str] | None = None) -> requests.Response:
+    result = requests.Response()
+    result.status_code = status
+    result._content = json.dumps(body).encode()
+    result.headers.update(headers or {})
+    result.request = requests.Request("GET", "https://api.intercom.io/companies/scroll").prepare()
+    return result
+
+
+def test_a_429_waits_until_the_rate_limit_window_resets() -> None:
+    backoff = IntercomBackoffStrategy(parameters={})
+    reset = int(time.time()) + 7
+    wait = backoff.backoff_time(response({}, 429, {"X-RateLimit-Reset": str(reset)}), attempt_count=1)
+    assert 5.5 <= wait <= 8.0
+
+
+def test_server_errors_back_off_exponentially_with_jitter_and_a_ceiling() -> None:
+    backoff = IntercomBackoffStrategy(parameters={})
+    waits = [backoff.backoff_time(response({}, 503, {"X-RateLimit-Reset": str(int(time.time()) + 9)}), attempt) for attempt in range(1, 12)]
+    assert 0.25 <= waits[0] <= 0.5 and 4.0 <= waits[4] <= 8.0
+    assert max(waits) <= 60.0
+    assert backoff.backoff_time(requests.ConnectionError("reset"), 3) <= 2.0
+
+
+def test_scroll_extractor_drops_companies_already_emitted_after_a_restart() -> None:
+    extractor = CompaniesScrollExtractor(parameters={})
+    first = list(extractor.extract_records(response({"data": [{"id": "a"}, {"id": "b"}]})))
+    replay = list(extractor.extract_records(response({"data": [{"id": "a"}, {"id": "b"}, {"id": "c"}]})))
+    assert [c["id"] for c in first] == ["a", "b"] and [c["id"] for c in replay] == ["c"]
+
+
+def test_scroll_extractor_stops_a_scroll_that_repeats_itself_forever() -> None:
+    extractor = CompaniesScrollExtractor(parameters={})
+    list(extractor.extract_records(response({"data": [{"id": str(i)} for i in range(30)]})))
+    with pytest.raises(AirbyteTracedException, match="already returned"):
+        for _ in range(100):
+            list(extractor.extract_records(response({"data": [{"id": "1"}]})))
+
+
+def test_conversation_parts_warn_when_intercom_caps_them(caplog: Any) -> None:
+    body = {"id": "42", "created_at": 1, "updated_at": 2, "conversation_parts": {"total_count": 600, "conversation_parts": [{"id": "p"}]}}
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        parts = list(ConversationPartsExtractor(parameters={}).extract_records(response(body)))
+    assert parts == [{"id": "p", "conversation_id": "42", "conversation_created_at": 1, "conversation_updated_at": 2}]
+    assert "Conversation 42 has 600 parts" in caplog.text
+
+
+def test_a_body_that_is_not_an_object_fails_instead_of_being_read_as_empty() -> None:
+    with pytest.raises(AirbyteTracedException):
+        list(ConversationPartsExtractor(parameters={}).extract_records(response(["unexpected"])))
+
+
+GOOD = {"access_token": "tok", "start_date": "2024-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    "change, field, hint",
+    [
+        ({"access_token": " tok"}, "access_token", "white space"),
+        ({"start_date": "2023-02-29T00:00:00Z"}, "start_date", "does not exist"),
+        ({"start_date": "2024-01-01T24:00:00Z"}, "start_date", "time of day"),
+        ({"start_date": "2024-01-01"}, "start_date", "YYYY-MM-DDTHH:mm:ssZ"),
+        ({"base_url": "http://10.0.0.5:8080"}, "base_url", "clear text"),
+        ({"base_url": "ftp://x"}, "base_url", "absolute URL"),
+        ({"region": "us-east"}, "region", "one of 'us', 'eu', 'au'"),
+        ({"num_workers": 41}, "num_workers", "from 1 to 40"),
+        ({"start_date": None}, "start_date", "text value"),
+    ],
+)
+def test_each_config_problem_names_its_field_and_the_fix(change: Dict[str, Any], field: str, hint: str) -> None:
+    problems = describe_config_problems({**GOOD, **change}, connection_specification())
+    assert len(problems) == 1 and f"'{field}'" in problems[0] and hint in problems[0], problems
+
+
+def test_a_missing_required_field_is_named_and_secrets_are_never_quoted() -> None:
+    problems = describe_config_problems({"access_token": 12345, "start_date": "2024-01-01T00:00:00Z"}, connection_specification())
+    assert problems and "'access_token'" in problems[0] and "12345" not in " ".join(problems)
+    assert "'start_date'" in describe_config_problems({"access_token": "t"}, connection_specification())[0]
+
+
+@pytest.mark.parametrize("base_url", ["https://proxy.example.com", "http://127.0.0.1:8080", "http://localhost", "http://[::1]:9000/x", ""])
+def test_secure_or_loopback_base_urls_are_accepted(base_url: str) -> None:
+    assert describe_config_problems({**GOOD, "base_url": base_url}, connection_specification()) == []
+    ValidateConfigField(field="base_url").validate(base_url)
+
+
+def test_the_manifest_validation_raises_a_config_error() -> None:
+    with pytest.raises(AirbyteTracedException) as raised:
+        ValidateConfigField(field="base_url").validate("http://example.com")
+    assert raised.value.failure_type.value == "config_error"

@@ -1,0 +1,202 @@
+"""The HTTP requests the connector sends, checked with requests-mock (no server)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, List, Optional
+
+import pytest
+import requests_mock as rm
+from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
+from airbyte_cdk.test.entrypoint_wrapper import read
+from airbyte_cdk.test.state_builder import StateBuilder
+
+from source_intercom import SourceIntercom
+
+START = "2024-01-01T00:00:00Z"
+START_TS = 1704067200
+CONFIG = {"access_token": "unit-token", "start_date": START}
+
+
+def catalog(*names: str, incremental: bool = False) -> Any:
+    return ConfiguredAirbyteCatalogSerializer.load(
+        {
+            "streams": [
+                {
+                    "stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+                    "sync_mode": "incremental" if incremental else "full_refresh",
+                    "destination_sync_mode": "append",
+                }
+                for name in names
+            ]
+        }
+    )
+
+
+def sync(config: Dict[str, Any], *names: str, incremental: bool = False, state: Optional[List[Any]] = None) -> Any:
+    configured = catalog(*names, incremental=incremental)
+    source = SourceIntercom(catalog=configured, config=config, state=state)
+    return read(source, config, configured, state)
+
+
+def test_every_request_sends_the_token_accept_and_the_exact_version_string(requests_mock: rm.Mocker) -> None:
+    requests_mock.get("https://api.intercom.io/admins", json={"type": "admin.list", "admins": [{"id": "1"}]})
+    output = sync(CONFIG, "admins")
+    assert [r.record.data["id"] for r in output.records] == ["1"]
+    headers = requests_mock.request_history[0].headers
+    assert headers["Authorization"] == "Bearer unit-token"
+    assert headers["Accept"] == "application/json"
+    assert headers["Intercom-Version"] == "2.11" and isinstance(headers["Intercom-Version"], str)
+
+
+@pytest.mark.parametrize(
+    "extra, host",
+    [
+        ({}, "https://api.intercom.io"),
+        ({"region": "eu"}, "https://api.eu.intercom.io"),
+        ({"region": "au"}, "https://api.au.intercom.io"),
+        ({"region": "eu", "base_url": "https://proxy.example.com/intercom/"}, "https://proxy.example.com/intercom"),
+    ],
+)
+def test_region_or_base_url_selects_the_host(requests_mock: rm.Mocker, extra: Dict[str, str], host: str) -> None:
+    requests_mock.get(f"{host}/teams", json={"type": "team.list", "teams": [{"id": "7"}]})
+    output = sync({**CONFIG, **extra}, "teams")
+    assert len(output.records) == 1
+    assert requests_mock.request_history[0].url == f"{host}/teams"
+
+
+def test_segments_ask_for_counts_and_data_attributes_ask_for_their_model_with_archived(requests_mock: rm.Mocker) -> None:
+    requests_mock.get("https://api.intercom.io/segments", json={"type": "segment.list", "segments": [{"id": "s", "updated_at": START_TS + 5}]})
+    requests_mock.get("https://api.intercom.io/data_attributes", json={"type": "list", "data": [{"full_name": "name", "name": "name"}]})
+    sync(CONFIG, "segments", "company_attributes", "contact_attributes")
+    queries = sorted(str(r.qs) for r in requests_mock.request_history)
+    assert queries == sorted(
+        [str({"include_count": ["true"]}), str({"model": ["company"], "include_archived": ["true"]}), str({"model": ["contact"], "include_archived": ["true"]})]
+    )
+
+
+def _search_page(key: str, records: List[Dict[str, Any]], next_cursor: Optional[str]) -> Dict[str, Any]:
+    pages: Dict[str, Any] = {"type": "pages", "page": 1, "per_page": 150, "total_pages": 2}
+    if next_cursor:
+        pages["next"] = {"page": 2, "starting_after": next_cursor}
+    return {"type": "list", key: records, "total_count": len(records), "pages": pages}
+
+
+def test_conversation_search_pages_by_150_ascending_with_exact_bounds(requests_mock: rm.Mocker, monkeypatch: Any) -> None:
+    bodies: List[Dict[str, Any]] = []
+
+    def answer(request: Any, context: Any) -> Dict[str, Any]:
+        body = request.json()
+        bodies.append(body)
+        if "starting_after" in body["pagination"]:
+            return _search_page("conversations", [{"id": "2", "updated_at": START_TS + 20}], None)
+        if body["query"]["value"][0]["value"] == START_TS - 1:  # the first 30-day slice
+            return _search_page("conversations", [{"id": "1", "updated_at": START_TS + 10}], "cursor-2")
+        return _search_page("conversations", [], None)
+
+    requests_mock.post("https://api.intercom.io/conversations/search", json=answer)
+    output = sync(CONFIG, "conversations")
+    assert {r.record.data["id"] for r in output.records} == {"1", "2"}
+    first_pages = [b for b in bodies if "starting_after" not in b["pagination"]]
+    first = min(first_pages, key=lambda body: body["query"]["value"][0]["value"])  # slices run in parallel
+    assert first["pagination"] == {"per_page": 150}
+    assert first["sort"] == {"field": "updated_at", "order": "ascending"}
+    low, high = first["query"]["value"]
+    assert (low["field"], low["operator"], low["value"]) == ("updated_at", ">", START_TS - 1)
+    assert (high["field"], high["operator"]) == ("updated_at", "<")
+    assert {"per_page": 150, "starting_after": "cursor-2"} in [b["pagination"] for b in bodies]
+
+
+def test_contacts_query_reads_whole_days_and_keeps_exact_seconds(requests_mock: rm.Mocker) -> None:
+    bodies: List[Dict[str, Any]] = []
+    inside, before = {"id": "in", "updated_at": START_TS + 5}, {"id": "before", "updated_at": START_TS - 5}
+
+    def answer(request: Any, context: Any) -> Dict[str, Any]:
+        bodies.append(request.json())
+        first_slice = request.json()["query"]["value"][0]["value"] == START_TS - 90000
+        return _search_page("data", [before, inside] if first_slice else [], None)
+
+    requests_mock.post("https://api.intercom.io/contacts/search", json=answer)
+    output = sync(CONFIG, "contacts")
+    assert [r.record.data["id"] for r in output.records] == ["in"]
+    low, high = min((body["query"]["value"] for body in bodies), key=lambda query: query[0]["value"])
+    assert low["operator"] == ">" and low["value"] == START_TS - 90000  # the start's whole day, any time zone
+    assert high["operator"] == "<"
+
+
+def test_contacts_incremental_re_reads_the_indexing_margin_before_the_state(requests_mock: rm.Mocker) -> None:
+    bookmark = START_TS + 10 * 86400
+    bodies: List[Dict[str, Any]] = []
+    requests_mock.post(
+        "https://api.intercom.io/contacts/search",
+        json=lambda request, context: bodies.append(request.json()) or _search_page("data", [], None),
+    )
+    state = StateBuilder().with_stream_state("contacts", {"updated_at": str(bookmark)}).build()
+    sync(CONFIG, "contacts", incremental=True, state=state)
+    low = min(body["query"]["value"][0]["value"] for body in bodies)
+    assert low == bookmark - 3600 - 90000
+
+
+def test_companies_scroll_passes_the_scroll_param_and_stops_on_an_empty_page(requests_mock: rm.Mocker) -> None:
+    pages = iter(
+        [
+            {"type": "list", "data": [{"id": "a", "updated_at": START_TS + 1}], "scroll_param": "p1"},
+            {"type": "list", "data": [{"id": "b", "updated_at": START_TS + 2}], "scroll_param": "p2"},
+            {"type": "list", "data": [], "scroll_param": "p3"},
+        ]
+    )
+    requests_mock.get("https://api.intercom.io/companies/scroll", json=lambda request, context: next(pages))
+    output = sync(CONFIG, "companies")
+    assert [r.record.data["id"] for r in output.records] == ["a", "b"]
+    assert [r.qs.get("scroll_param") for r in requests_mock.request_history] == [None, ["p1"], ["p2"]]
+
+
+def test_activity_logs_follow_the_next_link_as_given(requests_mock: rm.Mocker) -> None:
+    start = int(time.time()) - 10 * 86400  # one 91-day window
+    base = "https://api.intercom.io/admins/activity_logs"
+    second = f"{base}?created_at_after={start}&page=2"
+    requests_mock.get(
+        base,
+        [
+            {"json": {"type": "activity_log.list", "activity_logs": [{"id": "1", "created_at": start + 1}], "pages": {"next": second}}},
+            {"json": {"type": "activity_log.list", "activity_logs": [{"id": "2", "created_at": start + 2}], "pages": {"next": None}}},
+        ],
+    )
+    config = {**CONFIG, "start_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)), "activity_logs_time_step": 91}
+    output = sync(config, "activity_logs")
+    assert [r.record.data["id"] for r in output.records] == ["1", "2"]
+    first, following = requests_mock.request_history
+    assert first.qs["created_at_after"] == [str(start)] and int(first.qs["created_at_before"][0]) >= start + 10 * 86400 - 5
+    assert following.url == second  # followed as given: the window's parameters are not added again
+
+
+def test_conversation_parts_carry_their_conversation(requests_mock: rm.Mocker) -> None:
+    requests_mock.post(
+        "https://api.intercom.io/conversations/search",
+        json=lambda request, context: _search_page("conversations", [{"id": "9", "updated_at": START_TS + 9}] if not request.json()["query"]["value"][0]["value"] > START_TS + 86400 * 20 else [], None),
+    )
+    requests_mock.get(
+        "https://api.intercom.io/conversations/9",
+        json={
+            "type": "conversation", "id": "9", "created_at": START_TS, "updated_at": START_TS + 9,
+            "conversation_parts": {"type": "conversation_part.list", "total_count": 1, "conversation_parts": [{"id": "p1", "updated_at": START_TS + 9}]},
+        },
+    )
+    output = sync(CONFIG, "conversation_parts")
+    assert [r.record.data for r in output.records] == [
+        {"id": "p1", "updated_at": START_TS + 9, "conversation_id": "9", "conversation_created_at": START_TS, "conversation_updated_at": START_TS + 9}
+    ]
+
+
+def test_manifest_schemas_equal_the_schema_files() -> None:
+    import sys
+    from pathlib import Path
+
+    tools = Path(__file__).resolve().parent.parent / "tools"
+    sys.path.insert(0, str(tools))
+    import schemas  # tools/schemas.py
+
+    manifest = Path(__file__).resolve().parent.parent / "source_intercom" / "manifest.yaml"
+    assert schemas.manifest_schemas(manifest) == schemas.load_schema_files()
+    assert json.dumps(schemas.load_schema_files())  # all JSON
