@@ -28,11 +28,6 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 # Config validation
 # ---------------------------------------------------------------------------------------------
 
-REGION_HOSTS: Dict[str, str] = {
-    "us": "https://api.intercom.io",
-    "eu": "https://api.eu.intercom.io",
-    "au": "https://api.au.intercom.io",
-}
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 START_DATE_FORMAT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
 
@@ -213,6 +208,7 @@ class CompaniesScrollExtractor(RecordExtractor):
     """
 
     parameters: InitVar[Mapping[str, Any]]
+    # Fewer companies a page than Intercom sends, so that a replay is never mistaken for a loop.
     page_size_hint: int = 15
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:

@@ -64,14 +64,15 @@ def _load(what: str, path: Optional[str], reader: Any, command: str) -> Any:
 
 def build_source(args: List[str]) -> SourceIntercom:
     command = args[0] if args else ""
-    config = _load("config", AirbyteEntrypoint.extract_config(args), SourceIntercom.read_config, command)
+    config_path = AirbyteEntrypoint.extract_config(args)
+    config = _load("config", config_path, SourceIntercom.read_config, command)
     if config is not None:
         problems = describe_config_problems(config, connection_specification())
         if problems:
             _fail(command, " ".join(problems))
     catalog = _load("catalog", AirbyteEntrypoint.extract_catalog(args), SourceIntercom.read_catalog, command)
     state = _load("state", AirbyteEntrypoint.extract_state(args), SourceIntercom.read_state, command)
-    return SourceIntercom(catalog=catalog, config=config, state=state, config_path=AirbyteEntrypoint.extract_config(args))
+    return SourceIntercom(catalog=catalog, config=config, state=state, config_path=config_path)
 
 
 def run(args: Optional[List[str]] = None) -> None:
