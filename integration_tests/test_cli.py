@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timezone
 from typing import Any, Dict
 
 import pytest
@@ -137,7 +138,7 @@ def test_full_sync_returns_exactly_the_workspace(emulator: Any, workspace: Works
 
 def test_full_sync_honours_start_date(emulator: Any, workspace: Workspace) -> None:
     start = workspace.now() - 60 * 86400
-    start_date = __import__("datetime").datetime.utcfromtimestamp(start).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start_date = datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     config = config_for(emulator, start_date=start_date)
     names = ["contacts", "conversations", "companies", "activity_logs", "tickets"]
     run = run_cli("read", config, catalog_for(discovered_streams(config), names))
