@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from typing import Any, List, Mapping, Optional
 
 import orjson
-import yaml
 from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
@@ -27,12 +26,11 @@ from airbyte_cdk.models import (
 )
 
 from source_intercom.components import describe_config_problems
-from source_intercom.source import MANIFEST_PATH, SourceIntercom
+from source_intercom.source import SourceIntercom, load_manifest
 
 
 def connection_specification() -> Mapping[str, Any]:
-    with open(MANIFEST_PATH) as manifest:
-        return yaml.load(manifest, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["spec"]["connection_specification"]
+    return load_manifest()["spec"]["connection_specification"]  # type: ignore[no-any-return]
 
 
 def _emit(message: AirbyteMessage) -> None:

@@ -1,12 +1,15 @@
 """The Python-package form of the connector: the manifest beside this file, loaded by the CDK."""
 
+import copy
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
-from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
 from airbyte_cdk.sources.source import TState
+from airbyte_cdk.utils.yaml_loader import safe_load_yaml
 
 from source_intercom import components
 
@@ -17,7 +20,13 @@ MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
 sys.modules.setdefault("source_declarative_manifest.components", components)
 
 
-class SourceIntercom(YamlDeclarativeSource):
+@lru_cache(maxsize=1)
+def load_manifest() -> Mapping[str, Any]:
+    """The parsed manifest, read once per process (the CLI needs its spec before the source)."""
+    return safe_load_yaml(MANIFEST_PATH.read_text())  # type: ignore[no-any-return]
+
+
+class SourceIntercom(ConcurrentDeclarativeSource):
     def __init__(
         self,
         catalog: Optional[ConfiguredAirbyteCatalog] = None,
@@ -26,9 +35,9 @@ class SourceIntercom(YamlDeclarativeSource):
         config_path: Optional[str] = None,
     ) -> None:
         super().__init__(
-            path_to_yaml=str(MANIFEST_PATH),
-            catalog=catalog,
-            config=config,
-            state=state,
+            catalog=catalog or ConfiguredAirbyteCatalog(streams=[]),
+            config=config or {},
+            state=state or [],
+            source_config=copy.deepcopy(dict(load_manifest())),  # the CDK resolves it in place
             config_path=config_path,
         )
