@@ -1,0 +1,109 @@
+"""Rate limits, transient faults and vanished records, through the real CLI against the emulator."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator
+
+import pytest
+
+from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, run_cli
+from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
+
+INCREMENTAL = ["companies", "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets"]
+FULL_REFRESH = ["admins", "teams", "tags", "segments", "company_attributes", "contact_attributes"]
+COMPACT = WorkspaceSizes(
+    admins=3, teams=2, tags=5, segments=4, companies=60, company_segments_per_company=2, contacts=300,
+    conversations=40, parts_per_conversation=5, activity_logs=120, tickets=30, conversations_over_part_cap=0,
+)
+
+
+def assert_complete(run: Any, workspace: Workspace, streams: Any = INCREMENTAL + FULL_REFRESH) -> None:
+    assert run.returncode == 0, [e["message"] for e in run.errors]
+    for stream in streams:
+        assert run.key_set(stream) == workspace.expected_ids(stream, START_TS), stream
+
+
+@pytest.fixture
+def compact_workspace() -> Workspace:
+    return Workspace(seed=11, sizes=COMPACT, span_days=300)
+
+
+def sync_all(server: EmulatorServer) -> Any:
+    config = config_for(server)
+    return run_cli("read", config, catalog_for(discovered_streams(config)))
+
+
+def test_a_sync_under_a_tight_rate_limit_is_paced_and_complete(compact_workspace: Workspace) -> None:
+    with running_emulator(compact_workspace, token="tok-rate", rate_limit_per_10s=100) as server:
+        run = sync_all(server)
+        stats = server.stats()
+    assert_complete(run, compact_workspace)
+    print(f"\n429s drawn under 100 calls/10 s: {stats['rate_limited']} of {stats['total']} requests")
+    # Paced from X-RateLimit-Remaining/Reset: only requests already in flight when a window runs out are refused.
+    assert stats["rate_limited"] <= 0.05 * stats["total"]
+
+
+def test_after_a_429_the_retry_waits_for_the_window_to_reset(compact_workspace: Workspace) -> None:
+    with running_emulator(compact_workspace, token="tok-429") as server:
+        server.inject_fault(r"^/admins$", "429", times=1)
+        run = run_cli("read", config_for(server), catalog_for(discovered_streams(config_for(server)), ["admins"]))
+        admins = [r for r in server.requests if r.path == "/admins"]
+    assert_complete(run, compact_workspace, ["admins"])
+    assert [r.status for r in admins] == [429, 200]
+    waited = admins[1].started - admins[0].ended
+    # The 429 names a reset at most one 10 s window away; the retry waits for it (at least 0.5 s).
+    assert 0.5 <= waited <= 11.5, f"retried after {waited:.2f} s"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_five_percent_of_requests_failing_at_random_loses_no_record(compact_workspace: Workspace, seed: int) -> None:
+    with running_emulator(compact_workspace, token="tok-faults", fault_rate=0.05, fault_seed=seed, fault_timeout_seconds=2.0) as server:
+        run = sync_all(server)
+        stats = server.stats()
+    assert stats["faults_injected"] >= 5
+    assert_complete(run, compact_workspace)
+
+
+@pytest.mark.parametrize(
+    "path, streams",
+    [
+        (r"^/contacts/search$", ["contacts"]),
+        (r"^/companies/scroll$", ["companies"]),
+        (r"^/conversations/\d+$", ["conversations", "conversation_parts"]),
+        (r"^/admins/activity_logs$", ["activity_logs"]),
+    ],
+)
+def test_a_response_cut_short_is_retried_not_read_as_the_last_page(compact_workspace: Workspace, path: str, streams: list) -> None:
+    with running_emulator(compact_workspace, token="tok-cut") as server:
+        server.inject_fault(path, "truncated", times=2)
+        config = config_for(server)
+        run = run_cli("read", config, catalog_for(discovered_streams(config), streams))
+        stats = server.stats()
+    assert stats["faults_injected"] == 2
+    assert_complete(run, compact_workspace, streams)
+
+
+@pytest.fixture
+def vanishing_conversation(compact_workspace: Workspace) -> Iterator[Dict[str, Any]]:
+    """An emulator where one conversation is deleted after search lists it, just before its fetch."""
+    victim = sorted(compact_workspace.expected_ids("conversations", START_TS))[3]
+    with running_emulator(compact_workspace, token="tok-vanish") as server:
+        dispatch = server._dispatch
+
+        def delete_then_dispatch(h: Any, path: str, *args: Any, **kwargs: Any) -> Any:
+            if path == f"/conversations/{victim}":
+                compact_workspace.delete_conversation(victim)
+            return dispatch(h, path, *args, **kwargs)
+
+        server._dispatch = delete_then_dispatch  # type: ignore[method-assign]
+        yield {"server": server, "victim": victim}
+
+
+def test_a_conversation_deleted_between_search_and_fetch_is_skipped(vanishing_conversation: Dict[str, Any], compact_workspace: Workspace) -> None:
+    server, victim = vanishing_conversation["server"], vanishing_conversation["victim"]
+    config = config_for(server)
+    run = run_cli("read", config, catalog_for(discovered_streams(config), ["conversation_parts"]))
+    assert run.returncode == 0, run.errors
+    assert any(r.path == f"/conversations/{victim}" and r.status == 404 for r in server.requests)
+    assert run.key_set("conversation_parts") == compact_workspace.expected_ids("conversation_parts", START_TS)
+    assert any(f"Conversation {victim} was not found" in line for line in run.logs())
