@@ -9,6 +9,7 @@ library and ``airbyte_cdk``.
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 import random
 import re
@@ -21,6 +22,7 @@ import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -261,3 +263,78 @@ class ConversationPartsExtractor(RecordExtractor):
                 "conversation_created_at": conversation.get("created_at"),
                 "conversation_updated_at": conversation.get("updated_at"),
             }
+
+
+# ---------------------------------------------------------------------------------------------
+# State
+# ---------------------------------------------------------------------------------------------
+
+
+def _unix_seconds(value: Any) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+@dataclass
+class IntercomStateMigration(StateMigration):
+    """Checks a stream's saved state before a sync: this connector's own is kept, the forms that
+    Airbyte's source-intercom wrote (0.x: ``{"updated_at": 1700000000}``, and for sub-streams the
+    parent's bookmark nested under the parent's name) are migrated, anything else is refused with
+    a config error. An unreadable state never silently means "start over"."""
+
+    declarative_stream: Any  # the stream's model, passed by the CDK
+    parameters: InitVar[Mapping[str, Any]]
+    parent_stream: Optional[str] = None
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._stream = self.declarative_stream.name
+        cursor_field = self.declarative_stream.incremental_sync.cursor_field
+        self._cursor = cursor_field if isinstance(cursor_field, str) else cursor_field[0]
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        return bool(stream_state)
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        migrated = self._substream_state(stream_state) if self.parent_stream else self._plain_state(stream_state)
+        if migrated is None:
+            raise config_error(
+                f"The saved state of stream '{self._stream}' is neither one this connector wrote nor one it can migrate: "
+                f"{json.dumps(stream_state)[:300]}. Nothing was synced. To sync the stream again from start_date, reset it "
+                f"(in Airbyte: clear its data; with the CLI: remove its entry from the state file); otherwise restore its previous state."
+            )
+        return migrated
+
+    def _plain_state(self, state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+        bookmark = _unix_seconds(state.get(self._cursor))
+        return {self._cursor: str(bookmark)} if set(state) == {self._cursor} and bookmark is not None else None
+
+    def _substream_state(self, state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+        parent = self.parent_stream or ""
+        if set(state) & {"use_global_cursor", "parent_state", "state", "states"}:
+            # This connector's own: a global cursor (absent until a first child slice closes) and
+            # the parent's state; each part that is there must hold a timestamp.
+            parts_valid = [
+                _unix_seconds(state["state"].get(self._cursor)) is not None if isinstance(state.get("state"), Mapping) else "state" not in state,
+                _unix_seconds((state["parent_state"].get(parent) or {}).get("updated_at")) is not None
+                if isinstance(state.get("parent_state"), Mapping) and state["parent_state"]
+                else "parent_state" not in state or state["parent_state"] == {},
+                isinstance(state.get("states", []), list),
+            ]
+            return state if all(parts_valid) else None
+        legacy_parent = state.get(parent)
+        parent_bookmark = _unix_seconds(legacy_parent.get("updated_at")) if isinstance(legacy_parent, Mapping) else None
+        child = _unix_seconds(state.get("updated_at"))
+        if parent_bookmark is None or not set(state) <= {"updated_at", parent}:
+            return None
+        # The older connector's child bookmark measured something else; never start after the parent's.
+        bookmark = parent_bookmark if child is None else min(child, parent_bookmark)
+        return {
+            "use_global_cursor": True,
+            "state": {self._cursor: str(bookmark)},
+            "parent_state": {parent: {"updated_at": str(parent_bookmark)}},
+        }

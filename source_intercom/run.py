@@ -57,7 +57,7 @@ def _load(what: str, path: Optional[str], reader: Any, command: str) -> Any:
     try:
         return reader(path)
     except Exception as error:  # noqa: BLE001 - any unreadable input is the user's to fix
-        _fail(command, f"Could not read the {what} file '{path}': {type(error).__name__}. Check that it exists and holds valid JSON.")
+        _fail(command, f"Could not read the {what} file '{path}' ({type(error).__name__}): check that it exists and holds a valid Airbyte {what} in JSON.")
 
 
 def build_source(args: List[str]) -> SourceIntercom:

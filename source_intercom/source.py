@@ -1,12 +1,13 @@
 """The Python-package form of the connector: the manifest beside this file, loaded by the CDK."""
 
 import copy
+import json
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
-from airbyte_cdk.models import ConfiguredAirbyteCatalog
+from airbyte_cdk.models import AirbyteStateMessage, AirbyteStateMessageSerializer, ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.yaml_loader import safe_load_yaml
@@ -41,3 +42,20 @@ class SourceIntercom(ConcurrentDeclarativeSource):
             source_config=copy.deepcopy(dict(load_manifest())),  # the CDK resolves it in place
             config_path=config_path,
         )
+
+    @classmethod
+    def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
+        """Per-stream state messages. The older whole-file form ``{stream: state}`` and LEGACY
+        messages (``{"type": "LEGACY", "data": {stream: state}}``) become per-stream messages."""
+        if not state_path:
+            return []
+        with open(state_path) as file:
+            content = json.load(file)
+        legacy: Dict[str, Any] = dict(content) if isinstance(content, dict) else {}
+        messages = content if isinstance(content, list) else []
+        for message in messages:
+            if isinstance(message, dict) and message.get("type") == "LEGACY":
+                legacy.update(message.get("data") or {})
+        messages = [m for m in messages if not (isinstance(m, dict) and m.get("type") == "LEGACY")]
+        messages += [{"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": state}} for name, state in legacy.items()]
+        return [AirbyteStateMessageSerializer.load(message) for message in messages]

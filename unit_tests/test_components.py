@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 import requests
@@ -15,6 +15,7 @@ from source_intercom.components import (
     CompaniesScrollExtractor,
     ConversationPartsExtractor,
     IntercomBackoffStrategy,
+    IntercomStateMigration,
     ValidateConfigField,
     describe_config_problems,
 )
@@ -111,3 +112,40 @@ def test_the_manifest_validation_raises_a_config_error() -> None:
     with pytest.raises(AirbyteTracedException) as raised:
         ValidateConfigField(field="base_url").validate("http://example.com")
     assert raised.value.failure_type.value == "config_error"
+
+
+class _Stream:
+    """The bits of a stream model that IntercomStateMigration reads."""
+
+    def __init__(self, name: str, cursor: str) -> None:
+        self.name = name
+        self.incremental_sync = type("Cursor", (), {"cursor_field": cursor})()
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"use_global_cursor": True, "state": {"updated_at": "1700000000"}, "lookback_window": 3, "parent_state": {"conversations": {"updated_at": "1700000000"}}},
+        {"use_global_cursor": True, "lookback_window": 0, "parent_state": {"conversations": {"updated_at": "1781582714"}}},
+        {"use_global_cursor": True, "state": {"updated_at": "1700000000"}, "parent_state": {}},
+    ],
+)
+def test_the_connectors_own_substream_states_are_kept_as_they_are(state: Dict[str, Any]) -> None:
+    migration = IntercomStateMigration(declarative_stream=_Stream("conversation_parts", "updated_at"), parameters={}, parent_stream="conversations")
+    assert migration.migrate(state) == state
+
+
+def test_airbyte_legacy_substream_state_starts_no_later_than_the_parent() -> None:
+    migration = IntercomStateMigration(declarative_stream=_Stream("company_segments", "company_updated_at"), parameters={}, parent_stream="companies")
+    assert migration.migrate({"updated_at": 1648469610, "companies": {"updated_at": 1625749675}}) == {
+        "use_global_cursor": True,
+        "state": {"company_updated_at": "1625749675"},
+        "parent_state": {"companies": {"updated_at": "1625749675"}},
+    }
+
+
+@pytest.mark.parametrize("state", [{"updated_at": "soon"}, {"updated_at": True}, {"updated_at": 1, "extra": 2}, {"cursor": 1}])
+def test_a_plain_state_that_is_not_a_timestamp_is_refused(state: Dict[str, Any]) -> None:
+    migration = IntercomStateMigration(declarative_stream=_Stream("contacts", "updated_at"), parameters={}, parent_stream=None)
+    with pytest.raises(AirbyteTracedException, match="stream 'contacts'"):
+        migration.migrate(state)
