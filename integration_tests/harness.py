@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,3 +138,85 @@ def discovered_streams(config: Dict[str, Any]) -> List[Dict[str, Any]]:
     run = run_cli("discover", config)
     assert run.returncode == 0, run.stderr + run.stdout[-2000:]
     return run.catalog()["streams"]
+
+
+RUN_TIMEOUT = 180
+
+
+def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[List[Dict[str, Any]]],
+              kill_after: Optional[int]) -> Tuple[Optional[int], List[Dict[str, Any]], bool, str]:
+    """Run ``read``; SIGKILL it once ``kill_after`` messages were read from its stdout.
+
+    Returns (exit code, messages read before the end or the kill, killed?, stderr tail).
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        args = [CLI, "read"]
+        for flag, content in (("--config", config), ("--catalog", catalog), ("--state", state)):
+            if content is not None:
+                path = Path(folder) / f"{flag[2:]}.json"
+                path.write_text(json.dumps(content))
+                args += [flag, str(path)]
+        stderr_path = Path(folder) / "stderr.txt"
+        with open(stderr_path, "w") as stderr:
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)
+            watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
+            watchdog.start()
+            messages: List[Dict[str, Any]] = []
+            killed = False
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    line = line.strip()
+                    if not line.startswith("{"):
+                        continue
+                    messages.append(json.loads(line))
+                    if kill_after is not None and len(messages) >= kill_after:
+                        os.kill(proc.pid, signal.SIGKILL)
+                        killed = True
+                        break
+                proc.stdout.close()
+                code = proc.wait(timeout=30)
+            finally:
+                watchdog.cancel()
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        return code, messages, killed, stderr_path.read_text()[-3000:]
+
+
+@dataclass
+class KilledSync:
+    """What a platform keeps from a sync killed and resumed: every record, the last states."""
+
+    records: Dict[str, List[Any]] = field(default_factory=lambda: defaultdict(list))
+    log: List[str] = field(default_factory=list)
+    kills: int = 0
+    finished: bool = False
+
+
+def sync_through_kills(config: Dict[str, Any], catalog: Dict[str, Any], kill_points: Sequence[int], max_attempts: int = 10) -> KilledSync:
+    """Runs ``read`` SIGKILLed after each of ``kill_points`` messages in turn, each time resuming from the
+    last STATE per stream seen so far; then runs to the end. A run failing by itself is retried."""
+    sync = KilledSync()
+    state_by_stream: Dict[str, Dict[str, Any]] = {}
+    for attempt in range(1, max_attempts + 1):
+        kill_after = kill_points[sync.kills] if sync.kills < len(kill_points) else None
+        code, messages, killed, stderr = run_until(config, catalog, list(state_by_stream.values()) or None, kill_after)
+        for message in messages:
+            if message["type"] == "RECORD":
+                stream = message["record"]["stream"]
+                sync.records[stream].append(record_key(stream, message["record"]["data"]))
+            elif message["type"] == "STATE":
+                name = message["state"]["stream"]["stream_descriptor"]["name"]
+                state_by_stream[name] = {"type": "STREAM", "stream": message["state"]["stream"]}
+        errors = [m["trace"]["error"].get("internal_message") or m["trace"]["error"].get("message")
+                  for m in messages if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
+        sync.log.append(f"attempt {attempt}: kill_after={kill_after} killed={killed} exit={code} messages={len(messages)} errors={errors[:2]}")
+        if killed:
+            sync.kills += 1
+        elif code == 0:
+            sync.finished = True
+            break
+        else:
+            assert errors or stderr, f"attempt {attempt} failed silently: exit {code}"
+    return sync

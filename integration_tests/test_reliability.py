@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
 
-from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, run_cli
+from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, run_cli
 from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
 
 INCREMENTAL = ["companies", "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets"]
@@ -107,3 +112,30 @@ def test_a_conversation_deleted_between_search_and_fetch_is_skipped(vanishing_co
     assert any(r.path == f"/conversations/{victim}" and r.status == 404 for r in server.requests)
     assert run.key_set("conversation_parts") == compact_workspace.expected_ids("conversation_parts", START_TS)
     assert any(f"Conversation {victim} was not found" in line for line in run.logs())
+
+
+def test_a_hung_request_times_out_and_the_sync_keeps_talking(compact_workspace: Workspace) -> None:
+    """A connection that never answers is abandoned after the read timeout and retried; meanwhile
+    the sync never goes quiet long enough to trip a platform heartbeat check (a few minutes)."""
+    with running_emulator(compact_workspace, token="tok-hang", fault_timeout_seconds=90.0) as server:
+        server.inject_fault(r"^/admins$", "timeout", times=1)
+        config = config_for(server)
+        catalog = catalog_for(discovered_streams(config), ["admins"])  # nothing else to talk meanwhile
+        with tempfile.TemporaryDirectory() as folder:
+            paths = {}
+            for name, content in (("config", config), ("catalog", catalog)):
+                paths[name] = Path(folder) / f"{name}.json"
+                paths[name].write_text(json.dumps(content))
+            process = subprocess.Popen(
+                [CLI, "read", "--config", str(paths["config"]), "--catalog", str(paths["catalog"])], stdout=subprocess.PIPE, text=True
+            )
+            arrivals, lines = [time.monotonic()], []
+            for line in process.stdout:  # type: ignore[union-attr]
+                arrivals.append(time.monotonic())
+                lines.append(line)
+            assert process.wait(timeout=300) == 0
+    records = [json.loads(line) for line in lines if line.startswith('{"type":"RECORD"')]
+    assert {r["record"]["data"]["id"] for r in records if r["record"]["stream"] == "admins"} == compact_workspace.expected_ids("admins")
+    longest_silence = max(later - earlier for earlier, later in zip(arrivals, arrivals[1:]))
+    print(f"\nlongest silence with one hung request: {longest_silence:.1f} s")
+    assert 55 <= longest_silence <= 120  # the 60 s read timeout, then the retry

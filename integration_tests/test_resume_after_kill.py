@@ -8,66 +8,16 @@ of every attempt must cover the ground truth (``Workspace.expected_ids``) of eve
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import signal
-import subprocess
-import tempfile
-import threading
 import time
-from collections import Counter, defaultdict
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from collections import Counter
 
 from conftest import SMALL
 from intercom_emulator import Workspace, running_emulator
-from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, record_key
+from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, sync_through_kills
 
 KILLS = 3
 MAX_ATTEMPTS = 10
-RUN_TIMEOUT = 180
-
-
-def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[List[Dict[str, Any]]],
-              kill_after: Optional[int]) -> Tuple[Optional[int], List[Dict[str, Any]], bool, str]:
-    """Run ``read``; SIGKILL it once ``kill_after`` messages were read from its stdout.
-
-    Returns (exit code, messages read before the end or the kill, killed?, stderr tail).
-    """
-    with tempfile.TemporaryDirectory() as folder:
-        args = [CLI, "read"]
-        for flag, content in (("--config", config), ("--catalog", catalog), ("--state", state)):
-            if content is not None:
-                path = Path(folder) / f"{flag[2:]}.json"
-                path.write_text(json.dumps(content))
-                args += [flag, str(path)]
-        stderr_path = Path(folder) / "stderr.txt"
-        with open(stderr_path, "w") as stderr:
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)
-            watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
-            watchdog.start()
-            messages: List[Dict[str, Any]] = []
-            killed = False
-            try:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    line = line.strip()
-                    if not line.startswith("{"):
-                        continue
-                    messages.append(json.loads(line))
-                    if kill_after is not None and len(messages) >= kill_after:
-                        os.kill(proc.pid, signal.SIGKILL)
-                        killed = True
-                        break
-                proc.stdout.close()
-                code = proc.wait(timeout=30)
-            finally:
-                watchdog.cancel()
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-        return code, messages, killed, stderr_path.read_text()[-3000:]
 
 
 def test_killed_syncs_resume_without_losing_records() -> None:
@@ -81,36 +31,9 @@ def test_killed_syncs_resume_without_losing_records() -> None:
         expected_messages = sum(len(ws.expected_ids(s, START_TS)) for s in streams)
 
         rng = random.Random(424242)
-        records: Dict[str, List[Any]] = defaultdict(list)
-        state_by_stream: Dict[str, Dict[str, Any]] = {}
-        log: List[str] = []
-        kills = 0
-        finished = False
         started = time.monotonic()
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            kill_after = rng.randint(20, int(expected_messages * 0.9)) if kills < KILLS else None
-            state = list(state_by_stream.values()) or None
-            code, messages, killed, stderr = run_until(config, catalog, state, kill_after)
-            n_records = 0
-            for message in messages:
-                if message["type"] == "RECORD":
-                    stream = message["record"]["stream"]
-                    records[stream].append(record_key(stream, message["record"]["data"]))
-                    n_records += 1
-                elif message["type"] == "STATE":
-                    name = message["state"]["stream"]["stream_descriptor"]["name"]
-                    state_by_stream[name] = {"type": "STREAM", "stream": message["state"]["stream"]}
-            errors = [m["trace"]["error"].get("internal_message") or m["trace"]["error"].get("message")
-                      for m in messages if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
-            log.append(f"attempt {attempt}: kill_after={kill_after} killed={killed} exit={code} "
-                       f"messages={len(messages)} records={n_records} errors={errors[:2]}")
-            if killed:
-                kills += 1
-                continue
-            if code == 0:
-                finished = True
-                break
-            assert errors or stderr, f"attempt {attempt} failed silently: exit {code}"
+        sync = sync_through_kills(config, catalog, [rng.randint(20, int(expected_messages * 0.9)) for _ in range(KILLS)], MAX_ATTEMPTS)
+        records, log, kills, finished = sync.records, sync.log, sync.kills, sync.finished
         elapsed = time.monotonic() - started
         print("\n" + "\n".join(log))
 
