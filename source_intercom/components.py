@@ -6,8 +6,8 @@ Airbyte platform and the Connector Builder). It must therefore import nothing bu
 library and ``airbyte_cdk``.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the platform exec()s this code before the module is in
+# sys.modules, and string annotations then break @dataclass (tested in test_manifest_only.py).
 import calendar
 import json
 import logging

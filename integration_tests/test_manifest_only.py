@@ -1,0 +1,187 @@
+"""Manifest-only mode: the same manifest.yaml and components.py under the CDK's
+``source-declarative-manifest``, against the Python package's ``source-intercom``.
+
+Three ways to run the connector, each as a subprocess against one emulator:
+
+- ``package``: the ``source-intercom`` console script (the reference);
+- ``manifest_path``: ``source-declarative-manifest <cmd> --manifest-path manifest.yaml
+  --components-path components.py``;
+- ``injected_config``: ``source-declarative-manifest <cmd>`` with the manifest, the components
+  code and its md5 injected into the config (``__injected_declarative_manifest``,
+  ``__injected_components_py``, ``__injected_components_py_checksums``), as the Airbyte
+  platform and the Connector Builder run a manifest-only connector.
+
+Both manifest-only forms run with ``AIRBYTE_ENABLE_UNSAFE_CODE=true``, from byte-identical copies
+of the two files in a directory of their own, and with the ``source_intercom`` package made
+unimportable: a manifest that reached into the package (a ``source_intercom.components.X`` class,
+a schema file beside the manifest) would pass here only by accident, and fail on the platform.
+``spec`` is not compared: in manifest-only mode it prints the CDK's generic spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+import yaml
+
+from conftest import SMALL
+from integration_tests.harness import Run, catalog_for, config_for, record_key, run_cli
+from intercom_emulator import EmulatorServer, Workspace, running_emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = ROOT / "source_intercom"
+SDM = str(Path(sys.executable).with_name("source-declarative-manifest"))
+TOKEN = "manifest-only-token-0123456789"
+
+MANIFEST_ONLY_MODES = ["manifest_path", "injected_config"]
+ALL_MODES = ["package", *MANIFEST_ONLY_MODES]
+
+# Imported first by every manifest-only subprocess (it is on PYTHONPATH): hides the package.
+BLOCK_PACKAGE = '''\
+import sys
+
+
+class _HideSourceIntercom:
+    """Manifest-only runs must not use the source_intercom package."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "source_intercom" or name.startswith("source_intercom."):
+            raise ImportError(f"{name} is hidden: manifest-only mode must not import the package")
+        return None
+
+
+sys.meta_path.insert(0, _HideSourceIntercom())
+'''
+
+
+class Connector:
+    """Runs one command in one of the three modes; manifest-only runs use the copied files."""
+
+    def __init__(self, files: Path, site: Path) -> None:
+        self.manifest = files / "manifest.yaml"
+        self.components = files / "components.py"
+        code = self.components.read_text()
+        self.injected = {
+            "__injected_declarative_manifest": yaml.safe_load(self.manifest.read_text()),
+            "__injected_components_py": code,
+            "__injected_components_py_checksums": {"md5": hashlib.md5(code.encode()).hexdigest()},
+        }
+        pythonpath = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+        self.env = {**os.environ, "AIRBYTE_ENABLE_UNSAFE_CODE": "true", "PYTHONPATH": os.pathsep.join(pythonpath)}
+
+    def run(self, mode: str, command: str, config: Dict[str, Any], catalog: Optional[Dict[str, Any]] = None) -> Run:
+        if mode == "package":
+            return run_cli(command, config, catalog, timeout=180)
+        if mode == "manifest_path":
+            extra = ["--manifest-path", str(self.manifest), "--components-path", str(self.components)]
+            return run_cli(command, config, catalog, cli=[SDM], extra_args=extra, env=self.env, timeout=180)
+        if mode == "injected_config":
+            return run_cli(command, {**config, **self.injected}, catalog, cli=[SDM], env=self.env, timeout=180)
+        raise ValueError(mode)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with running_emulator(Workspace(seed=7, sizes=SMALL, span_days=400), token=TOKEN) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def connector(tmp_path_factory: pytest.TempPathFactory) -> Connector:
+    files = tmp_path_factory.mktemp("manifest-only")
+    for name in ("manifest.yaml", "components.py"):
+        shutil.copyfile(PACKAGE_DIR / name, files / name)
+    site = tmp_path_factory.mktemp("hide-package")
+    (site / "sitecustomize.py").write_text(BLOCK_PACKAGE)
+    return Connector(files, site)
+
+
+@pytest.fixture(scope="module")
+def results(server: EmulatorServer, connector: Connector) -> Callable[[str], Dict[str, Run]]:
+    """`discover`, then a full-refresh `read` of every stream (the package's catalog), per mode,
+    run once per module and one at a time (Intercom allows one companies scroll at a time)."""
+    config = config_for(server)
+    done: Dict[str, Dict[str, Run]] = {}
+
+    def outcome(mode: str) -> Dict[str, Run]:
+        if mode not in done:
+            discover = connector.run(mode, "discover", config)
+            assert discover.returncode == 0 and discover.of_type("CATALOG"), f"{mode} discover failed:\n{discover.stdout[-3000:]}\n{discover.stderr[-3000:]}"
+            reference = discover if mode == "package" else outcome("package")["discover"]
+            catalog = catalog_for(reference.catalog()["streams"], incremental=False)
+            done[mode] = {"discover": discover, "read": connector.run(mode, "read", config, catalog)}
+        return done[mode]
+
+    return outcome
+
+
+def test_the_package_is_hidden_from_manifest_only_runs(connector: Connector) -> None:
+    probe = subprocess.run([sys.executable, "-c", "import source_intercom"], capture_output=True, text=True, env=connector.env)
+    assert probe.returncode != 0 and "manifest-only mode must not import the package" in probe.stderr
+    class_names = re.findall(r"class_name:\s*(\S+)", connector.manifest.read_text())
+    assert class_names and all(name.startswith("source_declarative_manifest.components.") for name in class_names), class_names
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_check_succeeds(server: EmulatorServer, connector: Connector, mode: str) -> None:
+    run = connector.run(mode, "check", config_for(server))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.connection_status()["status"] == "SUCCEEDED", run.connection_status()
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_check_refuses_plain_http_base_url_with_the_connectors_message(server: EmulatorServer, connector: Connector, mode: str) -> None:
+    run = connector.run(mode, "check", config_for(server, base_url="http://example.com"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    status = run.connection_status()
+    assert status["status"] == "FAILED"
+    # The connector's own message (components.ValidateConfigField), not a generic CDK error.
+    assert "Config field 'base_url' uses plain http to a host that is not this machine" in status["message"]
+    assert "Use an https:// URL" in status["message"]
+    assert TOKEN not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("mode", MANIFEST_ONLY_MODES)
+def test_discover_gives_the_packages_catalog(results: Callable[[str], Dict[str, Run]], mode: str) -> None:
+    def described(run: Run) -> Dict[str, Dict[str, Any]]:
+        return {
+            stream["name"]: {
+                "json_schema": stream["json_schema"],
+                "supported_sync_modes": sorted(stream["supported_sync_modes"]),
+                "source_defined_primary_key": stream.get("source_defined_primary_key"),
+                "default_cursor_field": stream.get("default_cursor_field"),
+                "source_defined_cursor": stream.get("source_defined_cursor"),
+                "is_resumable": stream.get("is_resumable"),
+            }
+            for stream in run.catalog()["streams"]
+        }
+
+    expected, actual = described(results("package")["discover"]), described(results(mode)["discover"])
+    assert len(expected) == 13
+    assert sorted(actual) == sorted(expected)
+    for name in expected:
+        assert actual[name] == expected[name], name
+
+
+@pytest.mark.parametrize("mode", MANIFEST_ONLY_MODES)
+def test_read_gives_the_packages_records(results: Callable[[str], Dict[str, Run]], mode: str) -> None:
+    expected, actual = results("package")["read"], results(mode)["read"]
+    for run in (expected, actual):
+        assert run.returncode == 0 and not run.errors, run.errors or run.stderr[-3000:]
+    streams = [s["stream"]["name"] for s in catalog_for(results("package")["discover"].catalog()["streams"])["streams"]]
+    assert sorted(expected.records) == sorted(streams), "the reference read must return records for every stream"
+    assert sorted(actual.records) == sorted(expected.records)
+    for stream in streams:
+        assert sorted(actual.keys(stream), key=repr) == sorted(expected.keys(stream), key=repr), stream
+        # The full data, for every record (a superset of sampling some).
+        by_key = {repr(record_key(stream, r)): r for r in expected.records[stream]}
+        mismatched: List[str] = [repr(record_key(stream, r)) for r in actual.records[stream] if by_key[repr(record_key(stream, r))] != r]
+        assert not mismatched, f"{stream}: {len(mismatched)} records differ, e.g. {mismatched[:3]}"
