@@ -35,7 +35,13 @@ def ensure_venv() -> Path:
 
 
 def reexec_in_venv(script: str) -> None:
-    """Run `script` again inside the venv unless this already is the venv's interpreter."""
+    """Run `script` again inside the venv unless this already is the venv's interpreter.
+
+    With SOURCE_INTERCOM_CURRENT_PYTHON=1 the script runs in the current interpreter instead, which
+    must then have the package and its dev extras installed (the tests run tools/sync.py so).
+    """
+    if os.environ.get("SOURCE_INTERCOM_CURRENT_PYTHON") == "1":
+        return
     python = ensure_venv()
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(str(python), [str(python), script, *sys.argv[1:]])
