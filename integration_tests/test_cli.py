@@ -49,7 +49,7 @@ def test_check_succeeds_with_a_good_token_in_one_request(emulator: Any) -> None:
 @pytest.mark.parametrize(
     "server_options, token, expected",
     [
-        ({}, "wrong-token", ["401", "region"]),
+        ({}, "wrong-token", ["401", "region", "admins"]),
         ({"other_region_tokens": ("eu-token",)}, "eu-token", ["401", "region"]),
         ({"plan_restricted": True}, None, ["api_plan_restricted", "subscription"]),
         ({"denied": {"admins": 403}}, None, ["403", "Read admins"]),
@@ -65,6 +65,7 @@ def test_check_fails_with_an_actionable_message(server_options: Dict[str, Any], 
     assert status["status"] == "FAILED"
     for fragment in expected:
         assert fragment in status["message"]
+    assert "stream ''" not in status["message"].replace("\\", "")  # the stream is named
     assert config["access_token"] not in run.stdout + run.stderr
 
 
