@@ -196,6 +196,23 @@ def _json_body(response: requests.Response) -> Mapping[str, Any]:
 
 
 @dataclass
+class TopLevelListExtractor(RecordExtractor):
+    """The records under one top-level key of the response (the stream's ``records_path``).
+
+    The CDK's DpathExtractor returns the same, but dpath walks the whole response to read one key:
+    a third of the connector's CPU on a page of 150 contacts.
+    """
+
+    parameters: InitVar[Mapping[str, Any]]
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._key = parameters["records_path"]
+
+    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
+        yield from _json_body(response).get(self._key) or []
+
+
+@dataclass
 class CompaniesScrollExtractor(RecordExtractor):
     """Companies from one pass of ``GET /companies/scroll``, each company once.
 
