@@ -200,3 +200,10 @@ def test_manifest_schemas_equal_the_schema_files() -> None:
     manifest = Path(__file__).resolve().parent.parent / "source_intercom" / "manifest.yaml"
     assert schemas.manifest_schemas(manifest) == schemas.load_schema_files()
     assert json.dumps(schemas.load_schema_files())  # all JSON
+
+
+def test_the_companies_scroll_group_holds_the_companies_stream() -> None:
+    # stream_groups finds its streams by their top-level name: without it the group is silently empty
+    # and companies and company_segments' parent open two scrolls at once.
+    streams = {stream.name: stream for stream in SourceIntercom(config=CONFIG).streams(CONFIG)}
+    assert streams["companies"].block_simultaneous_read == "companies_scroll"
