@@ -15,6 +15,7 @@ from source_intercom.components import (
     CompaniesScrollExtractor,
     ConversationPartsExtractor,
     IntercomBackoffStrategy,
+    TopLevelListExtractor,
     IntercomStateMigration,
     ValidateConfigField,
     describe_config_problems,
@@ -67,6 +68,14 @@ def test_conversation_parts_warn_when_intercom_caps_them(caplog: Any) -> None:
         parts = list(ConversationPartsExtractor(parameters={}).extract_records(response(body)))
     assert parts == [{"id": "p", "conversation_id": "42", "conversation_created_at": 1, "conversation_updated_at": 2}]
     assert "Conversation 42 has 600 parts" in caplog.text
+
+
+def test_a_parent_read_for_its_children_keeps_only_the_fields_they_need() -> None:
+    body = {"conversations": [{"id": "7", "updated_at": 5, "source": {"body": "x" * 100}, "statistics": {}}]}
+    slim = TopLevelListExtractor(parameters={"records_path": "conversations", "record_fields": ["id", "updated_at"]})
+    full = TopLevelListExtractor(parameters={"records_path": "conversations"})
+    assert list(slim.extract_records(response(body))) == [{"id": "7", "updated_at": 5}]
+    assert list(full.extract_records(response(body))) == body["conversations"]
 
 
 def test_a_body_that_is_not_an_object_fails_instead_of_being_read_as_empty() -> None:

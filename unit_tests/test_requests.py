@@ -189,6 +189,28 @@ def test_conversation_parts_carry_their_conversation(requests_mock: rm.Mocker) -
     ]
 
 
+def test_an_incremental_sync_emits_only_parts_updated_since_the_state(requests_mock: rm.Mocker) -> None:
+    bookmark = START_TS + 86400
+    requests_mock.post(
+        "https://api.intercom.io/conversations/search",
+        json=lambda request, context: _search_page("conversations", [{"id": "9", "updated_at": bookmark + 60, "source": {"body": "..."}}], None),
+    )
+    parts = [{"id": "old", "updated_at": bookmark - 60}, {"id": "same-second", "updated_at": bookmark}, {"id": "new", "updated_at": bookmark + 60}]
+    requests_mock.get(
+        "https://api.intercom.io/conversations/9",
+        json={"type": "conversation", "id": "9", "created_at": START_TS, "updated_at": bookmark + 60,
+              "conversation_parts": {"type": "conversation_part.list", "total_count": 3, "conversation_parts": parts}},
+    )
+    state = StateBuilder().with_stream_state(
+        "conversation_parts",
+        {"use_global_cursor": True, "state": {"updated_at": str(bookmark)}, "lookback_window": 0,
+         "parent_state": {"conversations": {"updated_at": bookmark}}},
+    ).build()
+    output = sync(CONFIG, "conversation_parts", incremental=True, state=state)
+    assert [r.record.data["id"] for r in output.records] == ["same-second", "new"]
+    assert output.most_recent_state.stream_state.state == {"updated_at": str(bookmark + 60)}
+
+
 def test_manifest_schemas_equal_the_schema_files() -> None:
     import sys
     from pathlib import Path
@@ -207,3 +229,13 @@ def test_the_companies_scroll_group_holds_the_companies_stream() -> None:
     # and companies and company_segments' parent open two scrolls at once.
     streams = {stream.name: stream for stream in SourceIntercom(config=CONFIG).streams(CONFIG)}
     assert streams["companies"].block_simultaneous_read == "companies_scroll"
+
+
+def test_the_conversations_read_for_parts_keep_the_key_and_the_cursor() -> None:
+    # conversation_parts routes on the parent's id and tracks its updated_at: both must survive
+    # the slimming of the parent records.
+    from source_intercom.source import load_manifest
+
+    stream = load_manifest()["definitions"]["streams"]["conversation_parts"]
+    parent = stream["retriever"]["partition_router"]["parent_stream_configs"][0]
+    assert {parent["parent_key"], "updated_at"} <= set(parent["$parameters"]["record_fields"])
