@@ -20,11 +20,24 @@ from urllib.parse import urlsplit
 
 import requests
 from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+# ---------------------------------------------------------------------------------------------
+# Memory
+# ---------------------------------------------------------------------------------------------
+
+# The CDK keeps the cursor of every partition (one per conversation, one per company) until it
+# holds 25,000 of them, about 2.8 KiB each, although with a global substream cursor (the only
+# kind this connector's substreams use, see unit_tests) a finished partition's cursor is never
+# read again. Keep only as many as can be in flight: the CDK's thread pool queues at most
+# DEFAULT_MAX_QUEUE_SIZE partitions, and any cursor beyond that is a finished one.
+ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER = ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE + 1_000
 
 # ---------------------------------------------------------------------------------------------
 # Config validation

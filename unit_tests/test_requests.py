@@ -239,3 +239,28 @@ def test_the_conversations_read_for_parts_keep_the_key_and_the_cursor() -> None:
     stream = load_manifest()["definitions"]["streams"]["conversation_parts"]
     parent = stream["retriever"]["partition_router"]["parent_stream_configs"][0]
     assert {parent["parent_key"], "updated_at"} <= set(parent["$parameters"]["record_fields"])
+
+
+def test_every_partitioned_stream_keeps_one_global_cursor() -> None:
+    # components.py lets the CDK drop finished partitions' cursors early; that is only safe when
+    # no stream keeps a cursor per partition.
+    from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
+
+    from source_intercom.source import load_manifest
+
+    manifest = ManifestReferenceResolver().preprocess_manifest(load_manifest())
+    for name, stream in manifest["definitions"]["streams"].items():
+        if "partition_router" in stream.get("retriever", {}) and "incremental_sync" in stream:
+            assert stream["incremental_sync"].get("global_substream_cursor") is True, name
+
+
+def test_the_cdk_still_bounds_partition_cursors_by_the_limit_components_lower() -> None:
+    import inspect
+
+    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
+
+    import source_intercom.components  # noqa: F401  (sets the limit)
+
+    assert "self.DEFAULT_MAX_PARTITIONS_NUMBER" in inspect.getsource(ConcurrentPerPartitionCursor._ensure_partition_limit)
+    assert ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE < ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER < 25_000
