@@ -196,6 +196,17 @@ class EmulatorServer:
             self._in_flight = 0
             self._max_in_flight = 0
 
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no request is being served. A request is logged just after its response
+        is sent, so a client that has its answer may read the log a moment too early."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return
+            time.sleep(0.005)
+        raise TimeoutError(f"the emulator still serves {self._in_flight} request(s) after {timeout} s")
+
     def stats(self) -> dict:
         with self._lock:
             return {"total": sum(self._by_status.values()), "by_status": dict(self._by_status),
