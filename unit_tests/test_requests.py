@@ -195,7 +195,8 @@ def test_an_incremental_sync_emits_only_parts_updated_since_the_state(requests_m
         "https://api.intercom.io/conversations/search",
         json=lambda request, context: _search_page("conversations", [{"id": "9", "updated_at": bookmark + 60, "source": {"body": "..."}}], None),
     )
-    parts = [{"id": "old", "updated_at": bookmark - 60}, {"id": "same-second", "updated_at": bookmark}, {"id": "new", "updated_at": bookmark + 60}]
+    parts = [{"id": "old", "updated_at": bookmark - 60}, {"id": "same-second", "updated_at": bookmark}, {"id": "new", "updated_at": bookmark + 60},
+             {"id": "no-cursor"}]
     requests_mock.get(
         "https://api.intercom.io/conversations/9",
         json={"type": "conversation", "id": "9", "created_at": START_TS, "updated_at": bookmark + 60,
@@ -207,7 +208,7 @@ def test_an_incremental_sync_emits_only_parts_updated_since_the_state(requests_m
          "parent_state": {"conversations": {"updated_at": bookmark}}},
     ).build()
     output = sync(CONFIG, "conversation_parts", incremental=True, state=state)
-    assert [r.record.data["id"] for r in output.records] == ["same-second", "new"]
+    assert [r.record.data["id"] for r in output.records] == ["same-second", "new", "no-cursor"]
     assert output.most_recent_state.stream_state.state == {"updated_at": str(bookmark + 60)}
 
 
