@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes  # noqa: E402
 from intercom_emulator.data import PRESETS  # noqa: E402
+from integration_tests.harness import catalog_for  # noqa: E402  (the tests' catalog: incremental where supported)
 
 TOKEN = "benchmark-token"
 RATE_LIMIT_PER_10S = 1666
@@ -490,11 +491,11 @@ class Bench:
         if not catalogs:
             raise SystemExit(f"discover printed no catalog: {discover.errors}")
         discovered = catalogs[-1]["streams"]
-        catalog = self.write("catalog.json", configured_catalog(discovered, self.streams()))
+        catalog = self.write("catalog.json", catalog_for(discovered, self.streams()))
 
         if self.cpu_mode() and not self.args.not_alone:
             for stream in CPU_STREAMS:  # each stream's own records/s, without the other competing for the CPU
-                alone = self.write(f"catalog-{stream}.json", configured_catalog(discovered, (stream,)))
+                alone = self.write(f"catalog-{stream}.json", catalog_for(discovered, (stream,)))
                 result, _ = self.run_connector(f"full read, {stream} alone", ["read", "--config", config, "--catalog", alone])
                 syncs.append(result)
 
@@ -533,23 +534,6 @@ class Bench:
         if self.args.streams:
             return None if self.args.streams == "all" else tuple(self.args.streams.split(","))
         return CPU_STREAMS if self.cpu_mode() else None
-
-
-def configured_catalog(streams: List[Dict[str, Any]], names: Optional[Sequence[str]]) -> Dict[str, Any]:
-    """Every discovered stream (or those named), incremental where the stream supports it."""
-    configured = []
-    for stream in streams:
-        if names is not None and stream["name"] not in names:
-            continue
-        incremental = "incremental" in stream["supported_sync_modes"]
-        configured.append({
-            "stream": stream,
-            "sync_mode": "incremental" if incremental else "full_refresh",
-            "destination_sync_mode": "append_dedup" if incremental else "overwrite",
-            "cursor_field": stream.get("default_cursor_field") or [],
-            "primary_key": stream.get("source_defined_primary_key") or [],
-        })
-    return {"streams": configured}
 
 
 # ------------------------------------------------------------------------------- reporting ----
