@@ -113,6 +113,17 @@ def catalog_for(streams: Iterable[Dict[str, Any]], names: Optional[Sequence[str]
     return {"streams": configured}
 
 
+def file_args(folder: str, **contents: Any) -> List[str]:
+    """``--config``/``--catalog``/``--state`` flags, each given content written to a JSON file in ``folder``."""
+    args: List[str] = []
+    for name, content in contents.items():
+        if content is not None:
+            path = Path(folder) / f"{name}.json"
+            path.write_text(json.dumps(content))
+            args += [f"--{name}", str(path)]
+    return args
+
+
 def run_cli(
     command: str,
     config: Optional[Dict[str, Any]] = None,
@@ -124,12 +135,7 @@ def run_cli(
     env: Optional[Dict[str, str]] = None,
 ) -> Run:
     with tempfile.TemporaryDirectory() as folder:
-        args = [*cli, command]
-        for flag, content in (("--config", config), ("--catalog", catalog), ("--state", state)):
-            if content is not None:
-                path = Path(folder) / f"{flag[2:]}.json"
-                path.write_text(json.dumps(content))
-                args += [flag, str(path)]
+        args = [*cli, command, *file_args(folder, config=config, catalog=catalog, state=state)]
         done = subprocess.run([*args, *extra_args], capture_output=True, text=True, timeout=timeout, env=env)
     return Run(done.returncode, parse_messages(done.stdout), done.stderr, done.stdout)
 
@@ -150,12 +156,7 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
     Returns (exit code, messages read before the end or the kill, killed?, stderr tail).
     """
     with tempfile.TemporaryDirectory() as folder:
-        args = [CLI, "read"]
-        for flag, content in (("--config", config), ("--catalog", catalog), ("--state", state)):
-            if content is not None:
-                path = Path(folder) / f"{flag[2:]}.json"
-                path.write_text(json.dumps(content))
-                args += [flag, str(path)]
+        args = [CLI, "read", *file_args(folder, config=config, catalog=catalog, state=state)]
         stderr_path = Path(folder) / "stderr.txt"
         with open(stderr_path, "w") as stderr:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)

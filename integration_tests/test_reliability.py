@@ -6,12 +6,11 @@ import json
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
 
-from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, run_cli
+from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, file_args, run_cli
 from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
 
 INCREMENTAL = ["companies", "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets"]
@@ -122,13 +121,7 @@ def test_a_hung_request_times_out_and_the_sync_keeps_talking(compact_workspace: 
         config = config_for(server)
         catalog = catalog_for(discovered_streams(config), ["admins"])  # nothing else to talk meanwhile
         with tempfile.TemporaryDirectory() as folder:
-            paths = {}
-            for name, content in (("config", config), ("catalog", catalog)):
-                paths[name] = Path(folder) / f"{name}.json"
-                paths[name].write_text(json.dumps(content))
-            process = subprocess.Popen(
-                [CLI, "read", "--config", str(paths["config"]), "--catalog", str(paths["catalog"])], stdout=subprocess.PIPE, text=True
-            )
+            process = subprocess.Popen([CLI, "read", *file_args(folder, config=config, catalog=catalog)], stdout=subprocess.PIPE, text=True)
             arrivals, lines = [time.monotonic()], []
             for line in process.stdout:  # type: ignore[union-attr]
                 arrivals.append(time.monotonic())
