@@ -24,6 +24,8 @@ Exit code 0 when the sync succeeded (and, for the emulator, every table matches 
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import json
 import os
 import random
@@ -42,12 +44,6 @@ CONNECTOR = "source-intercom"
 EXECUTABLE = Path(sys.executable).with_name(CONNECTOR + (".exe" if os.name == "nt" else ""))
 DEMO_DB, WORKSPACE_DB = "intercom-demo.duckdb", "intercom.duckdb"
 DEMO_TOKEN, DEMO_START_DATE, DEMO_START_TS = "demo-token", "2020-01-01T00:00:00Z", 1577836800
-# Primary keys as DuckDB columns (PyAirbyte keeps these names as they are).
-KEYS: Dict[str, Tuple[str, ...]] = {
-    "company_attributes": ("full_name",),
-    "contact_attributes": ("full_name",),
-    "company_segments": ("company_id", "id"),
-}
 
 
 def say(message: str) -> None:
@@ -151,14 +147,26 @@ def tables(cache: Any, streams: Iterable[str]) -> Dict[str, List[Dict[str, Any]]
                 out[stream] = []
                 continue
             columns = {c["name"] for c in inspect(engine).get_columns(stream, schema="main")}
-            wanted = list(KEYS.get(stream, ("id",))) + (["updated_at"] if "updated_at" in columns else [])
+            wanted = list(primary_key(stream)) + (["updated_at"] if "updated_at" in columns else [])
             result = connection.execute(text(f'SELECT {", ".join(chr(34) + c + chr(34) for c in wanted)} FROM main."{stream}"'))
             out[stream] = [dict(row._mapping) for row in result]
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def primary_key(stream: str) -> Tuple[str, ...]:
+    """The stream's primary key as the connector's manifest declares it (PyAirbyte keeps these
+    names as DuckDB columns)."""
+    from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
+    from source_intercom.source import load_manifest
+
+    streams = ManifestReferenceResolver().preprocess_manifest(copy.deepcopy(dict(load_manifest())))["definitions"]["streams"]
+    key = streams[stream]["primary_key"]
+    return (key,) if isinstance(key, str) else tuple(key)
+
+
 def key_of(stream: str, row: Dict[str, Any]) -> Any:
-    keys = KEYS.get(stream, ("id",))
+    keys = primary_key(stream)
     return tuple(str(row[k]) for k in keys) if len(keys) > 1 else str(row[keys[0]])
 
 
