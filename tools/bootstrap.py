@@ -1,37 +1,107 @@
-"""Creates (or refreshes) the project's virtual environment in .venv, with nothing but python3."""
+"""Creates (or refreshes) the project's virtual environment in .venv, with nothing but python3.
+
+The venv gets exactly the packages pinned, with their hashes, in requirements/lock.txt, installed
+by plain pip, then the project itself (editable) without resolving anything. Refresh the lock
+with `python3 tools/bootstrap.py lock` (keeps current pins where still allowed) or
+`python3 tools/bootstrap.py lock --upgrade` (newest allowed versions); both run .venv's uv.
+"""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
+from typing import Any, Dict, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".installed-from"
+PYPROJECT = ROOT / "pyproject.toml"
+LOCK = ROOT / "requirements" / "lock.txt"
+LOCK_COMMAND = "python3 tools/bootstrap.py lock"
+LOCK_HEADER = f"""\
+# Exact versions, with hashes, of every package in .venv: the project's dependencies and its
+# [dev] extra, plus pip and setuptools (the project installs without build isolation).
+# Resolved by uv for Python 3.10 to 3.13 on every platform (markers pick per interpreter);
+# installed by tools/bootstrap.py with plain pip (`pip install --require-hashes -r`).
+# Do not edit by hand. Refresh after changing pyproject.toml's dependencies:
+#    {LOCK_COMMAND}              (keeps current pins where pyproject.toml still allows them)
+#    {LOCK_COMMAND} --upgrade    (newest versions pyproject.toml allows)
+"""
 
 
 def _fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for path in (PYPROJECT, LOCK):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_venv() -> Path:
-    """The venv's python, with the package (editable) and its dev extras installed and current."""
+    """The venv's python, with the locked packages and the package (editable) installed and current."""
     if STAMP.exists() and STAMP.read_text() == _fingerprint() and PYTHON.exists():
         return PYTHON
     print(f"Setting up {VENV} (first run only; about a minute)...", file=sys.stderr, flush=True)
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
-    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    install_locked(PYTHON)
     STAMP.write_text(_fingerprint())
     return PYTHON
+
+
+def install_locked(python: Path) -> None:
+    """Installs the lock's packages into `python`'s environment, then the project, resolving nothing."""
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    with tempfile.TemporaryDirectory() as scratch:
+        # pip first, on its own, so that the rest is installed by the locked pip.
+        pip_only = Path(scratch) / "pip.txt"
+        pip_only.write_text(locked_requirement(LOCK.read_text(), "pip"))
+        subprocess.run([*pip, "--require-hashes", "-r", str(pip_only)], check=True)
+    subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=True)
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True)
+
+
+def locked_requirement(lock_text: str, name: str) -> str:
+    """The lock's entries (requirement line and its hash lines) for the package `name`."""
+    entries = re.findall(rf"^{re.escape(name)}==(?:[^\n]*\\\n)*[^\n]*", lock_text, re.MULTILINE)
+    if not entries:
+        raise SystemExit(f"{LOCK.relative_to(ROOT)} pins no {name!r}; refresh it with `{LOCK_COMMAND}`.")
+    return "\n".join(entries) + "\n"
+
+
+def refresh_lock(upgrade: bool) -> None:
+    """Re-resolves the lock with .venv's uv (PyAirbyte brings uv; the install itself uses pip only)."""
+    uv = BIN / ("uv.exe" if os.name == "nt" else "uv")
+    if not uv.exists():
+        raise SystemExit(f"{uv} is missing: run `python3 tools/test.py` once to set up .venv, then retry.")
+    project = _read_pyproject()
+    lowest_python = re.search(r">=\s*(\d+\.\d+)", project["project"]["requires-python"])
+    assert lowest_python, "pyproject.toml's requires-python names no lower bound"
+    extra = ["pip", *project["build-system"]["requires"]]
+    command = [str(uv), "pip", "compile", PYPROJECT.name, "-", "--extra", "dev", "--universal"]
+    command += ["--python-version", lowest_python.group(1), "--generate-hashes", "--quiet"]
+    command += ["--custom-compile-command", LOCK_COMMAND, "--output-file", str(LOCK.relative_to(ROOT))]
+    command += ["--upgrade"] if upgrade else []
+    LOCK.parent.mkdir(exist_ok=True)
+    subprocess.run(command, input="\n".join(extra) + "\n", text=True, check=True, cwd=ROOT)
+    LOCK.write_text(LOCK_HEADER + LOCK.read_text().removeprefix(LOCK_HEADER))
+    print(f"Wrote {LOCK.relative_to(ROOT)}; the next tools/test.py or tools/sync.py reinstalls .venv from it.")
+
+
+def _read_pyproject() -> Dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        raise SystemExit("Refreshing the lock reads pyproject.toml with tomllib: run it with Python 3.11 or later.")
+    return tomllib.loads(PYPROJECT.read_text())
 
 
 def reexec_in_venv(script: str) -> None:
@@ -45,3 +115,20 @@ def reexec_in_venv(script: str) -> None:
     python = ensure_venv()
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(str(python), [str(python), script, *sys.argv[1:]])
+
+
+def main(argv: Sequence[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python3 tools/bootstrap.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("venv", help="create or update .venv from the lock (what tools/test.py does first)")
+    lock = commands.add_parser("lock", help=f"re-resolve {LOCK.relative_to(ROOT)} with .venv's uv")
+    lock.add_argument("--upgrade", action="store_true", help="take the newest versions pyproject.toml allows")
+    args = parser.parse_args(argv)
+    if args.command == "lock":
+        refresh_lock(upgrade=args.upgrade)
+    else:
+        print(ensure_venv())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
