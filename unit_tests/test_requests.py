@@ -253,15 +253,3 @@ def test_every_partitioned_stream_keeps_one_global_cursor() -> None:
     for name, stream in manifest["definitions"]["streams"].items():
         if "partition_router" in stream.get("retriever", {}) and "incremental_sync" in stream:
             assert stream["incremental_sync"].get("global_substream_cursor") is True, name
-
-
-def test_the_cdk_still_bounds_partition_cursors_by_the_limit_components_lower() -> None:
-    import inspect
-
-    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
-    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
-
-    import source_intercom.components  # noqa: F401  (sets the limit)
-
-    assert "self.DEFAULT_MAX_PARTITIONS_NUMBER" in inspect.getsource(ConcurrentPerPartitionCursor._ensure_partition_limit)
-    assert ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE < ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER < 25_000

@@ -1,0 +1,164 @@
+"""The airbyte-cdk internals that source_intercom relies on: a CDK upgrade that changes one fails here.
+
+Every relied-on internal is one entry of RELIED_ON: what it is, how to check that it still means
+what we rely on (a function that raises AssertionError when not), and why we rely on it. The
+checks exercise the CDK's own code where they can, and read its private state only where nothing
+public shows the behaviour. To rely on another internal, add an entry; when a check fails after a
+CDK upgrade, read the CDK's new code, adapt the code named in `why`, then the check.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Callable, Iterable, List, Mapping, Optional
+from unittest import mock
+
+import pytest
+from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
+from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import (
+    ConcurrentCursorFactory,
+    ConcurrentPerPartitionCursor,
+)
+from airbyte_cdk.sources.declarative.partition_routers.list_partition_router import ListPartitionRouter
+from airbyte_cdk.sources.message import InMemoryMessageRepository
+from airbyte_cdk.sources.streams.concurrent.cursor import CursorField
+from airbyte_cdk.sources.streams.concurrent.state_converters.datetime_stream_state_converter import (
+    EpochValueConcurrentStreamStateConverter,
+)
+from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
+
+import source_intercom.components  # noqa: F401  (lowers DEFAULT_MAX_PARTITIONS_NUMBER on import)
+
+LOCK = Path(__file__).resolve().parent.parent / "requirements" / "lock.txt"
+
+
+@dataclass(frozen=True)
+class ReliedOn:
+    what: str
+    check: Callable[[], None]
+    why: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------------
+
+
+class _OneSliceCursor:
+    """Stands in for the per-partition ConcurrentCursor: one slice per partition, nothing else."""
+
+    def stream_slices(self) -> Iterable[Mapping[str, Any]]:
+        yield {}
+
+
+def _per_partition_cursor(partitions: int) -> ConcurrentPerPartitionCursor:
+    return ConcurrentPerPartitionCursor(
+        cursor_factory=ConcurrentCursorFactory(lambda stream_state, runtime_lookback_window: _OneSliceCursor()),
+        partition_router=ListPartitionRouter(
+            values=[str(number) for number in range(partitions)], cursor_field="id", config={}, parameters={}
+        ),
+        stream_name="conversation_parts",
+        stream_namespace=None,
+        stream_state={},
+        message_repository=InMemoryMessageRepository(),
+        connector_state_manager=ConnectorStateManager(),
+        connector_state_converter=EpochValueConcurrentStreamStateConverter(),
+        cursor_field=CursorField("updated_at"),
+        use_global_cursor=True,
+    )
+
+
+def per_partition_cursor_keeps_at_most_the_limit_of_cursors() -> None:
+    limit, partitions = 5, 40
+    with mock.patch.object(ConcurrentPerPartitionCursor, "DEFAULT_MAX_PARTITIONS_NUMBER", limit):
+        cursor = _per_partition_cursor(partitions)
+        slices = list(cursor.stream_slices())
+    assert len(slices) == partitions, "every partition still gets its slice"
+    # No public view of the kept cursors: the dict that the limit bounds is the CDK's own.
+    assert len(cursor._cursor_per_partition) == limit
+
+
+def thread_pool_holds_at_most_the_default_queue_size_of_pending_tasks() -> None:
+    source = ConcurrentSource.create(
+        num_workers=2,
+        initial_number_of_partitions_to_generate=1,
+        logger=logging.getLogger("test_cdk_internals"),
+        slice_logger=DebugSliceLogger(),
+        message_repository=InMemoryMessageRepository(),
+    )
+    pool: ThreadPoolManager = source._threadpool  # what ConcurrentSource.create builds, unreachable otherwise
+    release = threading.Event()
+    try:
+        for _ in range(ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE - 1):
+            pool.submit(release.wait)
+        assert not pool.prune_to_validate_has_reached_futures_limit()
+        pool.submit(release.wait)
+        assert pool.prune_to_validate_has_reached_futures_limit()
+    finally:
+        release.set()
+        pool._threadpool.shutdown(wait=True)
+
+
+def _cdk_default(cls: type, attribute: str) -> Any:
+    """The value `cls` assigns to `attribute` in the CDK's source, before anyone changed it."""
+    for node in ast.parse(inspect.getsource(cls)).body[0].body:  # type: ignore[attr-defined]
+        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == [attribute]:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{cls.__name__} no longer assigns {attribute}")
+
+
+def components_partition_limit_lies_between_in_flight_and_cdk_default() -> None:
+    lowered = ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER
+    cdk_default = _cdk_default(ConcurrentPerPartitionCursor, "DEFAULT_MAX_PARTITIONS_NUMBER")
+    assert ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE < lowered < cdk_default
+
+
+RELIED_ON: List[ReliedOn] = [
+    ReliedOn(
+        what="ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER",
+        check=per_partition_cursor_keeps_at_most_the_limit_of_cursors,
+        why="components.py lowers it to keep only the cursors of partitions in flight (memory); it works "
+        "only while the cursor reads this class attribute as its bound on kept partition cursors.",
+    ),
+    ReliedOn(
+        what="ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE",
+        check=thread_pool_holds_at_most_the_default_queue_size_of_pending_tasks,
+        why="components.py derives the partition limit from it: it must bound the partitions in flight, "
+        "i.e. the tasks pending in the thread pool that ConcurrentSource.create builds.",
+    ),
+    ReliedOn(
+        what="components.py's partition limit against both",
+        check=components_partition_limit_lies_between_in_flight_and_cdk_default,
+        why="above DEFAULT_MAX_QUEUE_SIZE, or the CDK drops the cursor of a partition in flight (KeyError on "
+        "close, says its docstring); below the CDK's own default, or lowering it saves nothing.",
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------
+
+
+def locked_version(package: str, lock_text: str) -> Optional[str]:
+    match = re.search(rf"^{re.escape(package)}==([^\s;\\]+)", lock_text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def test_installed_airbyte_cdk_is_the_locked_version() -> None:
+    # The checks below were written against this version; a different one may pass them by chance.
+    assert version("airbyte-cdk") == locked_version("airbyte-cdk", LOCK.read_text())
+
+
+@pytest.mark.parametrize("internal", RELIED_ON, ids=[internal.what for internal in RELIED_ON])
+def test_relied_on_cdk_internal_still_behaves_as_relied_on(internal: ReliedOn) -> None:
+    internal.check()
