@@ -333,6 +333,28 @@ class RssPoller:
 
 # -------------------------------------------------------------------------------- running ----
 
+SCRATCH = "<scratch>"  # how results name a run's temporary directory
+ELSEWHERE = "<elsewhere>"  # ... and any other directory outside the project
+
+
+def recorded_path(path: str, scratch: Path, root: Path = ROOT) -> str:
+    """`path` as results record it: no machine's path, only where it lies relative to the project.
+
+    Inside the project root: relative to it (`.venv/bin/source-intercom`). In the run's temporary
+    directory: `<scratch>/config.json`. Elsewhere: `<elsewhere>/` and the file's name.
+    """
+    absolute = Path(path).resolve()
+    for base, shown in ((root.resolve(), None), (scratch.resolve(), SCRATCH)):
+        if absolute.is_relative_to(base):
+            relative = absolute.relative_to(base).as_posix()
+            return relative if shown is None else f"{shown}/{relative}"
+    return f"{ELSEWHERE}/{absolute.name}"
+
+
+def recorded_command(command: Sequence[str], scratch: Path, root: Path = ROOT) -> List[str]:
+    """The command as results record it: its absolute paths through `recorded_path`, all else as is."""
+    return [recorded_path(arg, scratch, root) if os.path.isabs(arg) else arg for arg in command]
+
 
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
@@ -384,7 +406,8 @@ class Bench:
         """Runs the connector, reading its stdout as it streams. Returns the figures and the non-record messages."""
         assert self.server is not None
         server = self.server
-        result = SyncResult(name=name, command=[self.connector, *argv], code=code_version())
+        command = [self.connector, *argv]
+        result = SyncResult(name=name, command=recorded_command(command, self.tmp), code=code_version())
         messages: List[Dict[str, Any]] = []
         server.reset_stats()
         self_cpu = resource.getrusage(resource.RUSAGE_SELF)
@@ -394,7 +417,7 @@ class Bench:
         wall_offset = time.time()
         started = time.monotonic()
         with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(result.command, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 16)
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 16)
         poller = RssPoller(process.pid)
         timer = threading.Timer(self.args.timeout, self._kill, (process, result))
         timer.start()
@@ -511,7 +534,7 @@ class Bench:
         return {
             "started_at": self.args.started_at,
             "machine": machine(),
-            "connector": self.connector,
+            "connector": recorded_path(self.connector, self.tmp),
             "settings": {
                 "latency_s": self.args.latency,
                 "rate_limit_per_10s": None if self.args.no_rate_limit else RATE_LIMIT_PER_10S,
