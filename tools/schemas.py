@@ -1,22 +1,29 @@
 #!/usr/bin/env python3
-"""Stream schemas of source-intercom: derive them from Intercom's OpenAPI description and
+"""Stream schemas of source-intercom: derive them from Intercom's OpenAPI descriptions and
 copy them into the manifest.
 
-Commands (run from anywhere; paths default to this repository):
+Commands (run from anywhere; schema files and manifest default to this repository):
 
-  generate [--spec PATH] [--check]
-      Write source_intercom/schemas/<stream>.json from Intercom's OpenAPI description (API
-      version 2.11; upstream: github.com/intercom/Intercom-OpenAPI, descriptions/2.11/).
-      With --check, write nothing and exit 1 if a committed file differs from the output.
+  generate --spec PATH --spec-2.16 PATH [--check]
+      Write source_intercom/schemas/<stream>.json from Intercom's OpenAPI descriptions: most
+      streams from API 2.11, the streams whose endpoint is newer (deleted_conversations) from
+      API 2.16. With --check, write nothing and exit 1 if a committed file differs from the
+      output.
 
   sync-manifest [--manifest PATH] [--check]
       Replace the generated `schemas:` section at the end of the manifest with the JSON
       files (the manifest-only runtime cannot read files beside the manifest). With --check,
       write nothing and exit 1 naming the streams whose section is out of date.
 
-  validate [--spec PATH]
+  validate --spec PATH --spec-2.16 PATH
       Check every schema file with jsonschema's Draft7Validator and validate the OpenAPI
-      description's example payloads against them (needs the `jsonschema` package).
+      descriptions' example payloads against them (needs the `jsonschema` package).
+
+The OpenAPI descriptions are not part of this repository. Get them from
+https://github.com/intercom/Intercom-OpenAPI: descriptions/2.11/api.intercom.io.yaml and
+descriptions/2.16/api.intercom.io.yaml. Instead of --spec and --spec-2.16 you can set
+INTERCOM_OPENAPI_SPEC and INTERCOM_OPENAPI_SPEC_2_16; a file whose `info.version` is not the
+expected one is refused.
 
 How the OpenAPI schemas become stream schemas (see `Converter`):
   * `$ref`s are resolved inline; a `$ref` that re-enters itself (recursion) or nesting deeper
@@ -25,8 +32,12 @@ How the OpenAPI schemas become stream schemas (see `Converter`):
     union of the object properties (merged recursively), merged array items.
   * Every object allows additional properties (Intercom adds fields without notice); maps
     without declared properties (custom attributes) become open objects.
-  * Every property is nullable except the primary key; `enum`, `example`, `description`,
-    `default`, `required` and `format` (other than `date-time` on strings) are dropped.
+  * Every property is nullable except the primary key; `enum`, `example`, `default`,
+    `required` and `format` (other than `date-time` on strings) are dropped.
+  * Every property keeps its `description` (trailing whitespace stripped): a property's own
+    description wins over the one of the component it refers to, and merged branches keep
+    the first non-empty one. Top-level properties the description leaves undescribed get one
+    from TOP_LEVEL_DESCRIPTIONS; properties the connector adds carry their own.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ import copy
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -48,7 +59,6 @@ Schema = dict[str, Any]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS_DIR = REPO_ROOT / "source_intercom" / "schemas"
 MANIFEST_PATH = REPO_ROOT / "source_intercom" / "manifest.yaml"
-DEFAULT_SPEC = Path(os.environ.get("INTERCOM_OPENAPI_SPEC", "/work/shared/intercom-openapi/2.11.yaml"))
 
 MANIFEST_MARKER = (
     "# Generated from source_intercom/schemas/*.json by tools/schemas.py sync-manifest; "
@@ -59,10 +69,38 @@ MANIFEST_SECTION_KEY = "schemas"
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 MAX_DEPTH = 8  # nested object/array levels below a record before we stop describing
 TYPE_ORDER = ("null", "string", "number", "integer", "boolean", "object", "array")
-
-STRING: Schema = {"type": "string"}
-INTEGER: Schema = {"type": "integer"}
 OPEN_OBJECT: Schema = {"type": "object"}
+
+OPENAPI_REPOSITORY = "https://github.com/intercom/Intercom-OpenAPI"
+BASE_VERSION = "2.11"
+
+
+@dataclass(frozen=True)
+class SpecOption:
+    """Where the command line takes the OpenAPI description of one API version from."""
+
+    version: str
+    flag: str
+    env: str
+
+    @property
+    def dest(self) -> str:
+        return "spec_" + self.version.replace(".", "_")
+
+    @property
+    def upstream_path(self) -> str:
+        return f"descriptions/{self.version}/api.intercom.io.yaml"
+
+
+SPEC_OPTIONS: tuple[SpecOption, ...] = (
+    SpecOption(BASE_VERSION, "--spec", "INTERCOM_OPENAPI_SPEC"),
+    SpecOption("2.16", "--spec-2.16", "INTERCOM_OPENAPI_SPEC_2_16"),
+)
+
+
+def property_of(json_type: str, description: str) -> Schema:
+    """A property schema with its type and description."""
+    return {"type": json_type, "description": description}
 
 
 @dataclass(frozen=True)
@@ -72,11 +110,30 @@ class Stream:
     description: str
     added: dict[str, Schema] = field(default_factory=dict)  # properties the connector adds
     dropped: tuple[str, ...] = ()  # properties the stream's endpoint does not return
+    api_version: str = BASE_VERSION  # the OpenAPI description the component is read from
 
+
+CONVERSATION_PARENT_FIELDS: dict[str, Schema] = {
+    "conversation_id": property_of("string", "The id of the conversation this part belongs to."),
+    "conversation_created_at": property_of(
+        "integer", "The time the part's conversation was created, in seconds since the Unix epoch."
+    ),
+    "conversation_updated_at": property_of(
+        "integer", "The time the part's conversation was last updated, in seconds since the Unix epoch."
+    ),
+}
+TICKET_PARENT_FIELDS: dict[str, Schema] = {
+    "ticket_id": property_of("string", "The id of the ticket this part belongs to."),
+    "ticket_created_at": property_of("integer", "The time the part's ticket was created, in seconds since the Unix epoch."),
+    "ticket_updated_at": property_of(
+        "integer", "The time the part's ticket was last updated, in seconds since the Unix epoch."
+    ),
+}
 
 STREAMS: dict[str, Stream] = {
     "activity_logs": Stream("activity_log", ("id",), "Admin activity log entry (GET /admins/activity_logs)."),
     "admins": Stream("admin", ("id",), "Admin (teammate) of the workspace (GET /admins)."),
+    "articles": Stream("article_list_item", ("id",), "Help center article (GET /articles)."),
     "companies": Stream("company", ("id",), "Company (GET /companies/scroll)."),
     "company_attributes": Stream(
         "data_attribute", ("full_name",), "Company data attribute (GET /data_attributes?model=company)."
@@ -85,21 +142,30 @@ STREAMS: dict[str, Stream] = {
         "segment",
         ("company_id", "id"),
         "Segment a company belongs to (GET /companies/{id}/segments), with the company's id and updated_at.",
-        added={"company_id": STRING, "company_updated_at": INTEGER},
+        added={
+            "company_id": property_of(
+                "string",
+                "The Intercom id of the company in this segment (the company's `id`, not the "
+                "`company_id` your systems gave it).",
+            ),
+            "company_updated_at": property_of(
+                "integer",
+                "The time the company was last updated, in seconds since the Unix epoch.",
+            ),
+        },
     ),
     "contact_attributes": Stream(
         "data_attribute", ("full_name",), "Contact data attribute (GET /data_attributes?model=contact)."
     ),
     "contacts": Stream("contact", ("id",), "Contact (user or lead) (POST /contacts/search)."),
+    "conversation_attributes": Stream(
+        "data_attribute", ("full_name",), "Conversation data attribute (GET /data_attributes?model=conversation)."
+    ),
     "conversation_parts": Stream(
         "conversation_part",
         ("id",),
         "Part of a conversation (GET /conversations/{id}), with its conversation's id and timestamps.",
-        added={
-            "conversation_id": STRING,
-            "conversation_created_at": INTEGER,
-            "conversation_updated_at": INTEGER,
-        },
+        added=CONVERSATION_PARENT_FIELDS,
     ),
     "conversations": Stream(
         "conversation",
@@ -107,15 +173,47 @@ STREAMS: dict[str, Stream] = {
         "Conversation as returned by POST /conversations/search (without its parts).",
         dropped=("conversation_parts",),
     ),
+    "deleted_conversations": Stream(
+        "deleted_conversation_item",
+        ("id",),
+        "Deleted conversation: its id, when it was deleted and whether its metrics were kept "
+        "(GET /conversations/deleted).",
+        api_version="2.16",
+    ),
+    "help_center_collections": Stream("collection", ("id",), "Help center collection (GET /help_center/collections)."),
+    "help_centers": Stream("help_center", ("id",), "Help center (GET /help_center/help_centers)."),
+    "news_items": Stream("news_item", ("id",), "News item (GET /news/news_items)."),
+    "newsfeeds": Stream("newsfeed", ("id",), "Newsfeed (GET /news/newsfeeds)."),
     "segments": Stream("segment", ("id",), "Segment of contacts (GET /segments?include_count=true)."),
+    "subscription_types": Stream("subscription_type", ("id",), "Subscription type (GET /subscription_types)."),
     "tags": Stream("tag", ("id",), "Tag (GET /tags)."),
     "teams": Stream("team", ("id",), "Team of admins (GET /teams)."),
+    "ticket_parts": Stream(
+        "ticket_part",
+        ("id",),
+        "Part of a ticket (the ticket_parts of POST /tickets/search and GET /tickets/{id}), with its "
+        "ticket's id and timestamps.",
+        added=TICKET_PARENT_FIELDS,
+    ),
+    "ticket_types": Stream("ticket_type", ("id",), "Ticket type with its attributes (GET /ticket_types)."),
     "tickets": Stream("ticket", ("id",), "Ticket (POST /tickets/search)."),
 }
 
+# Descriptions of top-level properties that the OpenAPI description leaves without one,
+# by component (a stream schema's every top-level property must say what it holds).
+TOP_LEVEL_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "activity_log": {
+        "activity_type": "The kind of activity the admin performed, e.g. `admin_login_success` or `app_name_change`.",
+    },
+    "company": {"plan": "The plan (level of your product) the company has signed up to: its id and name."},
+    "contact": {"avatar": "The contact's avatar: the URL of its image."},
+}
 
-# Corrections to the 2.11 description, applied before conversion. Each one is a place where
-# the description contradicts its own examples or `required` lists.
+
+# Corrections to the 2.11 description, applied before conversion (and before `validate` reads
+# the component examples). Each one is a place where the description contradicts its own
+# examples, its `required` lists or the field it describes. Properties added here carry a
+# description written here.
 def _fix_spec(components: dict[str, Any]) -> None:
     def props(name: str) -> dict[str, Any]:
         return cast(dict[str, Any], components[name]["properties"])
@@ -126,29 +224,82 @@ def _fix_spec(components: dict[str, Any]) -> None:
     if "items" in company_tags.get("items", {}):
         company_tags["items"] = company_tags["items"]["items"]
     # data_attribute: `description` is in `required` but missing from `properties`.
-    props("data_attribute").setdefault("description", {"type": "string"})
+    props("data_attribute").setdefault("description", property_of("string", "Readable description of the attribute."))
     # conversation: `topics` is in `required` but undeclared; the examples also carry `ticket`.
-    props("conversation").setdefault("topics", {"type": "object"})
-    props("conversation").setdefault("ticket", {"type": "object"})
+    props("conversation").setdefault(
+        "topics", property_of("object", "The topics the conversation has been assigned (Conversation Topics).")
+    )
+    props("conversation").setdefault("ticket", property_of("object", "The ticket linked to the conversation, if any."))
     # activity_log_metadata.auto_changed is declared a string, its example is `false`.
-    props("activity_log_metadata")["auto_changed"] = {"anyOf": [{"type": "string"}, {"type": "boolean"}]}
+    auto_changed = props("activity_log_metadata")["auto_changed"]
+    auto_changed.update(anyOf=[{"type": "string"}, {"type": "boolean"}])
+    auto_changed.pop("type", None)
     # ticket_type_attribute.input_options is declared an object, its example is a string.
-    props("ticket_type_attribute")["input_options"] = {"anyOf": [{"type": "object"}, {"type": "string"}]}
+    input_options = props("ticket_type_attribute")["input_options"]
+    input_options.update(anyOf=[{"type": "object"}, {"type": "string"}])
+    input_options.pop("type", None)
     # contact: the examples (GET /contacts/{id}) carry fields the schema does not declare.
     contact = props("contact")
-    for name in ("referrer", "utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term"):
-        contact.setdefault(name, {"type": "string"})
-    for name in ("opted_in_subscription_types", "opted_out_subscription_types"):
-        contact.setdefault(name, {"$ref": "#/components/schemas/contact_tags"})  # same list shape
-    for name in ("continent_code", "country_code"):
-        props("contact_location").setdefault(name, {"type": "string"})
+    contact.setdefault("referrer", property_of("string", "The URL that referred the contact to your site, if known."))
+    for name in ("utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term"):
+        described = property_of("string", f"The {name} parameter of the URL the contact arrived with, if known.")
+        contact.setdefault(name, described)
+    for name, what in (
+        ("opted_in_subscription_types", "opted in to"),
+        ("opted_out_subscription_types", "opted out of"),
+    ):
+        contact.setdefault(  # same list shape as contact_tags
+            name,
+            {
+                "$ref": "#/components/schemas/contact_tags",
+                "description": f"The subscription types the contact has {what} (a list of references with a URL).",
+            },
+        )
+    location = props("contact_location")
+    location.setdefault("continent_code", property_of("string", "The code of the contact's continent."))
+    location.setdefault("country_code", property_of("string", "The code of the contact's country."))
     for name in ("contact_notes", "contact_social_profiles", "contact_tags"):
-        props(name).setdefault("type", {"type": "string"})
+        props(name).setdefault("type", property_of("string", "The type of the object: `list`."))
     # ticket_type: the examples carry `is_internal`, and ticket_type_attributes as
-    # {"type": "list", "data": [...]} instead of the declared {"ticket_type_attributes": [...]}.
-    props("ticket_type").setdefault("is_internal", {"type": "boolean"})
+    # {"type": "list", "data": [...]} instead of the declared {"ticket_type_attributes": [...]}
+    # (the 2.16 description declares `data`).
+    props("ticket_type").setdefault(
+        "is_internal",
+        property_of("boolean", "Whether tickets of this type are for internal use only (not shared with customers)."),
+    )
     attribute_list = props("ticket_type_attribute_list")
     attribute_list.setdefault("data", copy.deepcopy(attribute_list["ticket_type_attributes"]))
+    # Descriptions copied from another field (still so in 2.16), and data_attribute.model, which
+    # leaves out the `conversation` model that GET /data_attributes?model=conversation returns.
+    props("admin")["team_ids"]["description"] = "The ids of the teams the admin belongs to."
+    collection = props("collection")
+    collection["created_at"]["description"] = "The time when the collection was created (seconds)."
+    collection["updated_at"]["description"] = "The time when the collection was last updated (seconds)."
+    props("data_attribute")["model"]["description"] = (
+        "Value is `contact` for user/lead attributes, `company` for company attributes and "
+        "`conversation` for conversation attributes."
+    )
+    # Integer properties whose `example` is a quoted number; the response examples (GET /articles,
+    # GET /help_center/collections) carry numbers, so the type stands and the example is fixed.
+    # This only changes what `validate` checks.
+    for component, name in (
+        ("article_list_item", "author_id"),
+        ("article_list_item", "parent_id"),
+        ("article_content", "author_id"),
+        ("collection", "help_center_id"),
+        ("collection", "order"),
+    ):
+        prop = props(component)[name]
+        if isinstance(prop.get("example"), str):
+            prop["example"] = int(prop["example"])
+    # Translated content is a map from locale code to the same content object, declared as some
+    # 40 locale properties of that one shape: described whole, it would triple the manifest (which
+    # every process of the connector parses). It stays an open object, with its description.
+    for name in ("article_translated_content", "group_translated_content"):
+        components[name] = {key: value for key, value in components[name].items() if key in ("title", "type", "description")}
+
+
+SPEC_FIXES: dict[str, Callable[[dict[str, Any]], None]] = {BASE_VERSION: _fix_spec}
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,10 +320,25 @@ def _ordered_types(types: Iterable[str]) -> list[str]:
     return [t for t in TYPE_ORDER if t in unique] + sorted(unique - set(TYPE_ORDER))
 
 
+def _text(value: Any) -> str:
+    """A description as kept in the stream schemas: trailing whitespace stripped ("" if none)."""
+    return value.rstrip() if isinstance(value, str) else ""
+
+
+def first_description(candidates: Iterable[Any]) -> str:
+    """The first non-empty description among `candidates` ("" if none)."""
+    return next((text for text in map(_text, candidates) if text), "")
+
+
+def _described(schema: Schema, description: str) -> Schema:
+    return {**schema, "description": description} if description else schema
+
+
 def merge_schemas(schemas: list[Schema]) -> Schema:
     """One permissive schema accepting what any of `schemas` accepts (roughly: a union)."""
+    description = first_description(s.get("description") for s in schemas)
     if not schemas or any(not _types_of(s) for s in schemas):
-        return {}  # a branch without a type accepts anything
+        return _described({}, description)  # a branch without a type accepts anything
     merged: Schema = {"type": _ordered_types(t for s in schemas for t in _types_of(s))}
     property_variants: dict[str, list[Schema]] = {}
     for schema in schemas:
@@ -185,7 +351,7 @@ def merge_schemas(schemas: list[Schema]) -> Schema:
         merged["items"] = merge_schemas(items)
     if any(s.get("format") for s in schemas) and all(s.get("format") == "date-time" for s in schemas):
         merged["format"] = "date-time"
-    return merged
+    return _described(merged, description)
 
 
 class Converter:
@@ -199,18 +365,16 @@ class Converter:
 
     def convert(self, node: Schema, refs: tuple[str, ...], depth: int) -> Schema:
         if "$ref" in node:
-            name = node["$ref"].rsplit("/", 1)[-1]
-            if name in refs:
-                return dict(OPEN_OBJECT)  # recursion: stop here
-            target = {**self.components[name], **{k: v for k, v in node.items() if k != "$ref"}}
-            return self.convert(target, refs + (name,), depth)
+            return self._convert_ref(node, refs, depth)
+        description = _text(node.get("description"))
         for combinator in ("allOf", "oneOf", "anyOf"):
             if combinator in node:
                 rest = {k: v for k, v in node.items() if k not in ("allOf", "oneOf", "anyOf")}
                 branches = [self.convert(b, refs, depth) for b in node[combinator]]
                 if _types_of(rest) or "properties" in rest or "items" in rest:
                     branches.append(self.convert(rest, refs, depth))
-                return merge_schemas(branches)
+                merged = merge_schemas(branches)
+                return _described(merged, description or merged.get("description", ""))
 
         declared = node.get("type")
         if declared is None:
@@ -219,9 +383,9 @@ class Converter:
             elif "items" in node:
                 declared = "array"
             else:
-                return {}  # untyped: anything goes
+                return _described({}, description)  # untyped: anything goes
         if declared in ("object", "array") and depth >= MAX_DEPTH:
-            return dict(OPEN_OBJECT) if declared == "object" else {"type": "array"}
+            return _described(dict(OPEN_OBJECT) if declared == "object" else {"type": "array"}, description)
 
         result: Schema = {"type": declared}
         if declared == "object":
@@ -232,15 +396,27 @@ class Converter:
             result["items"] = self.convert(node["items"], refs, depth + 1) if node.get("items") else {}
         elif declared == "string" and node.get("format") == "date-time":
             result["format"] = "date-time"
-        return result
+        return _described(result, description)
+
+    def _convert_ref(self, node: Schema, refs: tuple[str, ...], depth: int) -> Schema:
+        """A `$ref` with its siblings: the referring node's own description wins over the target's."""
+        name = node["$ref"].rsplit("/", 1)[-1]
+        target = self.components[name]
+        description = first_description([node.get("description"), target.get("description")])
+        if name in refs:
+            return _described(dict(OPEN_OBJECT), description)  # recursion: stop here
+        siblings = {k: v for k, v in node.items() if k not in ("$ref", "description")}
+        return self.convert(_described({**target, **siblings}, description), refs + (name,), depth)
 
 
 def finalize(schema: Schema, non_null: bool = False) -> Schema:
     """Make every type nullable, every object open, and order keys the same way everywhere."""
-    if not schema:
-        return {}
-    types = _types_of(schema)
     out: Schema = {}
+    if schema.get("description"):
+        out["description"] = schema["description"]
+    types = _types_of(schema)
+    if not types:
+        return out  # untyped: anything goes
     if non_null:
         out["type"] = types[0] if len(types) == 1 else types
     else:
@@ -266,9 +442,13 @@ def build_stream_schema(converter: Converter, stream: Stream) -> Schema:
     missing = [key for key in stream.primary_key if key not in properties]
     if missing:
         raise ValueError(f"{stream.component}: primary key {missing} is not a property")
+    written = TOP_LEVEL_DESCRIPTIONS.get(stream.component, {})
+    for name, description in written.items():
+        if name in properties and not properties[name].get("description"):
+            properties[name] = _described(properties[name], description)
     return {
         "$schema": DRAFT_07,
-        "description": f"{stream.description} Intercom API 2.11.",
+        "description": f"{stream.description} Intercom API {stream.api_version}.",
         "type": "object",
         "required": list(stream.primary_key),
         "additionalProperties": True,
@@ -278,16 +458,37 @@ def build_stream_schema(converter: Converter, stream: Stream) -> Schema:
     }
 
 
-def load_spec(spec_path: Path) -> dict[str, Any]:
-    with spec_path.open(encoding="utf-8") as handle:
-        return cast(dict[str, Any], yaml.safe_load(handle))
+class SpecError(Exception):
+    """An OpenAPI description that is missing, unreadable or of another API version."""
 
 
-def generate_schemas(spec_path: Path) -> dict[str, Schema]:
-    components = copy.deepcopy(load_spec(spec_path)["components"]["schemas"])
-    _fix_spec(components)
-    converter = Converter(components)
-    return {name: build_stream_schema(converter, STREAMS[name]) for name in sorted(STREAMS)}
+def load_spec(spec_path: Path, version: str | None = None) -> dict[str, Any]:
+    """The parsed OpenAPI description; with `version`, refuse one of another API version."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same result, faster
+    try:
+        with spec_path.open(encoding="utf-8") as handle:
+            spec = yaml.load(handle, Loader=loader)  # noqa: S506 (a safe loader)
+    except (OSError, yaml.YAMLError) as error:
+        raise SpecError(f"{spec_path}: {error}") from error
+    found = str(spec.get("info", {}).get("version")) if isinstance(spec, dict) else None
+    if version is not None and found != version:
+        raise SpecError(f"{spec_path}: this is the OpenAPI description of API {found}, expected {version}")
+    return cast(dict[str, Any], spec)
+
+
+def fixed_components(spec: dict[str, Any], version: str) -> dict[str, Any]:
+    """A copy of the description's component schemas with SPEC_FIXES applied."""
+    components = copy.deepcopy(spec["components"]["schemas"])
+    fix = SPEC_FIXES.get(version)
+    if fix is not None:
+        fix(components)
+    return cast(dict[str, Any], components)
+
+
+def generate_schemas(specs: dict[str, dict[str, Any]]) -> dict[str, Schema]:
+    """Every stream's schema, from the parsed OpenAPI descriptions keyed by API version."""
+    converters = {version: Converter(fixed_components(spec, version)) for version, spec in specs.items()}
+    return {name: build_stream_schema(converters[STREAMS[name].api_version], STREAMS[name]) for name in sorted(STREAMS)}
 
 
 def render_json(value: Any, indent: int = 0) -> str:
@@ -408,16 +609,33 @@ def _bodies_of(spec: dict[str, Any], component: str) -> Iterator[tuple[str, Sche
 EXAMPLE_LISTS: dict[str, list[tuple[str, str, str]]] = {
     "activity_logs": [("get", "/admins/activity_logs", "activity_logs")],
     "admins": [("get", "/admins", "admins")],
+    "articles": [("get", "/articles", "data")],
     "companies": [("get", "/companies/scroll", "data"), ("get", "/companies", "data")],
     "company_attributes": [("get", "/data_attributes", "data")],
     "company_segments": [("get", "/companies/{company_id}/segments", "data")],
     "contact_attributes": [("get", "/data_attributes", "data")],
     "contacts": [("post", "/contacts/search", "data"), ("get", "/contacts", "data")],
+    "conversation_attributes": [("get", "/data_attributes", "data")],  # the example lists company ones
     "conversations": [("post", "/conversations/search", "conversations")],
+    "deleted_conversations": [("get", "/conversations/deleted", "conversations")],
+    "help_center_collections": [("get", "/help_center/collections", "data")],
+    "help_centers": [("get", "/help_center/help_centers", "data")],
+    "news_items": [("get", "/news/news_items", "data"), ("get", "/news/newsfeeds/{newsfeed_id}/items", "data")],
+    "newsfeeds": [("get", "/news/newsfeeds", "data")],
     "segments": [("get", "/segments", "segments")],
+    "subscription_types": [("get", "/subscription_types", "data")],
     "tags": [("get", "/tags", "data")],
     "teams": [("get", "/teams", "teams")],
+    # the 2.11 description declares the list key `ticket_types`; its example (and 2.16) say `data`
+    "ticket_types": [("get", "/ticket_types", "data")],
     "tickets": [("post", "/tickets/search", "tickets")],
+}
+# part stream -> (parent, list endpoints whose records are parents with their parts). A parent
+# holds its parts in `<parent>_parts.<parent>_parts`; a part gets the parent's id, created_at
+# and updated_at as `<parent>_id`, `<parent>_created_at`, `<parent>_updated_at`.
+PART_STREAMS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+    "conversation_parts": ("conversation", []),
+    "ticket_parts": ("ticket", [("post", "/tickets/search", "tickets")]),
 }
 # values for the properties the connector adds, in records built from examples
 ADDED_PLACEHOLDERS = {
@@ -426,30 +644,48 @@ ADDED_PLACEHOLDERS = {
     "conversation_id": "1",
     "conversation_created_at": 1719492825,
     "conversation_updated_at": 1719492826,
+    "ticket_id": "2",
+    "ticket_created_at": 1719492825,
+    "ticket_updated_at": 1719492826,
 }
 
 
-def example_records(spec: dict[str, Any], stream_name: str) -> Iterator[tuple[str, Schema]]:
-    """(origin, record) pairs from the description's examples for one stream."""
+def _list_records(spec: dict[str, Any], lists: list[tuple[str, str, str]]) -> Iterator[tuple[str, Schema]]:
+    for method, path, key in lists:
+        if path not in spec["paths"]:
+            raise KeyError(f"{method.upper()} {path} is not in the OpenAPI description")
+        for body in _response_example_values(spec, method, path):
+            yield from ((f"{method.upper()} {path}", record) for record in body.get(key) or [])
+
+
+def _part_records(spec: dict[str, Any], stream_name: str) -> Iterator[tuple[str, Schema]]:
+    """Parts found in the example parents, each with its parent's id and timestamps."""
+    parent, lists = PART_STREAMS[stream_name]
+    parents = [*_bodies_of(spec, parent), *_list_records(spec, lists)]
+    for origin, body in parents:
+        for part in (body.get(f"{parent}_parts") or {}).get(f"{parent}_parts", []):
+            added = {
+                f"{parent}_id": body["id"],
+                f"{parent}_created_at": body["created_at"],
+                f"{parent}_updated_at": body["updated_at"],
+            }
+            yield origin, {**part, **added}
+
+
+def example_records(
+    spec: dict[str, Any], components: dict[str, Any], stream_name: str
+) -> Iterator[tuple[str, Schema]]:
+    """(origin, record) pairs from the description's examples for one stream; `components` are
+    the description's component schemas with SPEC_FIXES applied."""
     stream = STREAMS[stream_name]
-    components = spec["components"]["schemas"]
     found: list[tuple[str, Schema]] = []
     assembled = _example_of(components[stream.component], components, (stream.component,))
     if assembled:
         found.append((f"components/{stream.component} property examples", assembled))
-    if stream_name == "conversation_parts":
-        for origin, body in _bodies_of(spec, "conversation"):
-            for part in (body.get("conversation_parts") or {}).get("conversation_parts", []):
-                parent = {
-                    "conversation_id": body["id"],
-                    "conversation_created_at": body["created_at"],
-                    "conversation_updated_at": body["updated_at"],
-                }
-                found.append((origin, {**part, **parent}))
+    if stream_name in PART_STREAMS:
+        found.extend(_part_records(spec, stream_name))
     else:
-        for method, path, key in EXAMPLE_LISTS.get(stream_name, []):
-            for body in _response_example_values(spec, method, path):
-                found.extend((f"{method.upper()} {path}", record) for record in body.get(key) or [])
+        found.extend(_list_records(spec, EXAMPLE_LISTS.get(stream_name, [])))
         found.extend(_bodies_of(spec, stream.component))
     for origin, record in found:
         record = {k: v for k, v in record.items() if k not in stream.dropped}
@@ -470,11 +706,12 @@ def undeclared_fields(schema: Schema, instance: Any, where: str = "") -> Iterato
             yield from undeclared_fields(schema["items"], item, f"{where}[]")
 
 
-def validate(spec_path: Path) -> int:
+def validate(specs: dict[str, dict[str, Any]]) -> int:
+    """Check the schema files and validate the descriptions' examples against them."""
     import jsonschema  # type: ignore[import-untyped]  # only needed here
 
-    spec = load_spec(spec_path)
     files = load_schema_files()
+    components = {version: fixed_components(spec, version) for version, spec in specs.items()}
     failures = 0
     for name in sorted(STREAMS):
         if name not in files:
@@ -484,7 +721,8 @@ def validate(spec_path: Path) -> int:
         jsonschema.Draft7Validator.check_schema(files[name])
         validator = jsonschema.Draft7Validator(files[name])
         count, extra = 0, set[str]()
-        for origin, record in example_records(spec, name):
+        version = STREAMS[name].api_version
+        for origin, record in example_records(specs[version], components[version], name):
             count += 1
             for error in validator.iter_errors(record):
                 failures += 1
@@ -499,71 +737,121 @@ def validate(spec_path: Path) -> int:
 # Command line
 
 
+def spec_paths(args: argparse.Namespace, environ: dict[str, str] | None = None) -> dict[str, Path]:
+    """The OpenAPI description of every API version the streams use, from the options or the
+    environment; SpecError naming the missing ones and where to get them."""
+    environ = dict(os.environ) if environ is None else environ
+    needed = [option for option in SPEC_OPTIONS if option.version in {s.api_version for s in STREAMS.values()}]
+    paths: dict[str, Path] = {}
+    missing: list[SpecOption] = []
+    for option in needed:
+        given = getattr(args, option.dest, None) or environ.get(option.env)
+        if given:
+            paths[option.version] = Path(given)
+        else:
+            missing.append(option)
+    if missing:
+        wanted = "; ".join(f"API {o.version}: {o.flag} PATH or {o.env}" for o in missing)
+        files = ", ".join(o.upstream_path for o in missing)
+        raise SpecError(
+            f"{args.command} needs Intercom's OpenAPI description of every API version the streams use "
+            f"({wanted}). Download {files} from {OPENAPI_REPOSITORY}."
+        )
+    return paths
+
+
+def load_specs(paths: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    return {version: load_spec(path, version) for version, path in paths.items()}
+
+
+def write_schema_files(generated: dict[str, Schema], check: bool) -> int:
+    """Write the generated schemas (or, with `check`, only report the files that differ)."""
+    differing = []
+    for name, schema in generated.items():
+        path = SCHEMAS_DIR / f"{name}.json"
+        text = render_json(schema)
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            continue
+        differing.append(name)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    unknown = sorted(set(load_schema_files()) - set(generated))
+    if unknown:
+        print(f"schema files without a stream in tools/schemas.py: {', '.join(unknown)}", file=sys.stderr)
+    if check:
+        if differing:
+            print(f"schema files out of date (run generate): {', '.join(differing)}", file=sys.stderr)
+            return 1
+        return 0
+    listing = f": {', '.join(differing)}" if differing else ""
+    print(f"wrote {len(differing)} of {len(generated)} schema files{listing}")
+    return 0
+
+
+def sync_manifest(manifest: Path, check: bool) -> int:
+    files = load_schema_files()
+    if check:
+        try:
+            stale = stale_streams(files, manifest_schemas(manifest))
+        except (OSError, yaml.YAMLError) as error:
+            print(f"{manifest}: {error}", file=sys.stderr)
+            return 2
+        if stale:
+            print(
+                f"{manifest}: `{MANIFEST_SECTION_KEY}:` out of date for: {', '.join(stale)} "
+                "(run: python3 tools/schemas.py sync-manifest)",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    try:
+        text = manifest.read_text(encoding="utf-8")
+        updated = synced_manifest_text(text, files)
+    except (OSError, ValueError) as error:
+        print(f"{manifest}: {error}", file=sys.stderr)
+        return 2
+    if updated != text:
+        manifest.write_text(updated, encoding="utf-8")
+    print(f"{manifest}: {len(files)} stream schemas in sync")
+    return 0
+
+
+def _add_spec_options(command: argparse.ArgumentParser) -> None:
+    for option in SPEC_OPTIONS:
+        command.add_argument(
+            option.flag,
+            dest=option.dest,
+            type=Path,
+            metavar="PATH",
+            help=f"Intercom's OpenAPI description of API {option.version} ({option.upstream_path} in "
+            f"{OPENAPI_REPOSITORY}); default: ${option.env}",
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    gen = commands.add_parser("generate", help="write the schema files from the OpenAPI description")
-    gen.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
+    gen = commands.add_parser("generate", help="write the schema files from the OpenAPI descriptions")
+    _add_spec_options(gen)
     gen.add_argument("--check", action="store_true", help="only report files that differ")
     sync = commands.add_parser("sync-manifest", help="copy the schema files into the manifest")
     sync.add_argument("--manifest", type=Path, default=MANIFEST_PATH)
     sync.add_argument("--check", action="store_true", help="only report streams out of date")
     val = commands.add_parser("validate", help="check schemas and the OpenAPI examples (needs jsonschema)")
-    val.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
+    _add_spec_options(val)
     args = parser.parse_args(argv)
 
-    if args.command == "generate":
-        generated = generate_schemas(args.spec)
-        differing = []
-        for name, schema in generated.items():
-            path = SCHEMAS_DIR / f"{name}.json"
-            text = render_json(schema)
-            if path.exists() and path.read_text(encoding="utf-8") == text:
-                continue
-            differing.append(name)
-            if not args.check:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
-        unknown = sorted(set(load_schema_files()) - set(generated))
-        if unknown:
-            print(f"schema files without a stream in tools/schemas.py: {', '.join(unknown)}", file=sys.stderr)
-        if args.check:
-            if differing:
-                print(f"schema files out of date (run generate): {', '.join(differing)}", file=sys.stderr)
-                return 1
-            return 0
-        listing = f": {', '.join(differing)}" if differing else ""
-        print(f"wrote {len(differing)} of {len(generated)} schema files{listing}")
-        return 0
-
     if args.command == "sync-manifest":
-        files = load_schema_files()
-        if args.check:
-            try:
-                stale = stale_streams(files, manifest_schemas(args.manifest))
-            except (OSError, yaml.YAMLError) as error:
-                print(f"{args.manifest}: {error}", file=sys.stderr)
-                return 2
-            if stale:
-                print(
-                    f"{args.manifest}: `{MANIFEST_SECTION_KEY}:` out of date for: {', '.join(stale)} "
-                    "(run: python3 tools/schemas.py sync-manifest)",
-                    file=sys.stderr,
-                )
-                return 1
-            return 0
-        try:
-            text = args.manifest.read_text(encoding="utf-8")
-            updated = synced_manifest_text(text, files)
-        except (OSError, ValueError) as error:
-            print(f"{args.manifest}: {error}", file=sys.stderr)
-            return 2
-        if updated != text:
-            args.manifest.write_text(updated, encoding="utf-8")
-        print(f"{args.manifest}: {len(files)} stream schemas in sync")
-        return 0
-
-    return validate(args.spec)
+        return sync_manifest(args.manifest, args.check)
+    try:
+        specs = load_specs(spec_paths(args))
+    except SpecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "generate":
+        return write_schema_files(generate_schemas(specs), args.check)
+    return validate(specs)
 
 
 if __name__ == "__main__":
