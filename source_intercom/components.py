@@ -9,13 +9,19 @@ library and ``airbyte_cdk``.
 # No `from __future__ import annotations`: the platform exec()s this code before the module is in
 # sys.modules, and string annotations then break @dataclass (tested in test_manifest_only.py).
 import calendar
+import collections
+import functools
+import hashlib
 import json
 import logging
+import os
 import random
 import re
+import sys
+import threading
 import time
-from dataclasses import InitVar, dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Union
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Callable, Deque, Dict, FrozenSet, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -23,9 +29,14 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
 from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
+from airbyte_cdk.sources.declarative.extractors.http_selector import HttpSelector
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
+from airbyte_cdk.sources.declarative.requesters.requester import Requester
+from airbyte_cdk.sources.declarative.retrievers.retriever import Retriever
 from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
+from airbyte_cdk.sources.streams.core import StreamData
+from airbyte_cdk.sources.types import Config, StreamSlice
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 # ---------------------------------------------------------------------------------------------
@@ -160,6 +171,87 @@ def _expected(schema: Mapping[str, Any]) -> str:
 # Retries
 # ---------------------------------------------------------------------------------------------
 
+LOGGER = logging.getLogger("airbyte")
+
+
+@dataclass(frozen=True)
+class RetryCause:
+    """Why a request is retried, for people, and whether Intercom may have acted on it already.
+
+    ``maybe_served`` is True when the request may have reached Intercom and been answered before
+    the answer was lost or spoilt (a 5xx, a connection dropped after sending, a read timeout, a
+    body cut short). The companies scroll needs to know: Intercom moves a scroll on when it serves
+    a page, so the retry of such a request can silently skip a page.
+    """
+
+    description: str
+    maybe_served: bool
+
+
+class _RetriesOfThisThread(threading.local):
+    """The retries the CDK made in this thread: each request is retried in the thread that sent it."""
+
+    def __init__(self) -> None:
+        self.last: Optional[RetryCause] = None
+        self.maybe_served = 0  # how many retries so far followed an answer that may have been lost
+
+
+_RETRIES = _RetriesOfThisThread()
+
+
+def answers_maybe_lost_in_this_thread() -> int:
+    """A counter: it grows each time this thread retries a request that Intercom may have served."""
+    return _RETRIES.maybe_served
+
+
+def _request_name(request: Optional[requests.PreparedRequest]) -> str:
+    return f"{request.method} {urlsplit(request.url or '').path}" if request is not None else "a request"
+
+
+def _intercom_error(response: requests.Response) -> str:
+    try:
+        body = response.json()
+        first = (body.get("errors") or [{}])[0] if isinstance(body, dict) else {}
+        return f": {first.get('code')}, {first.get('message')!r}" if first.get("code") else ""
+    except ValueError:
+        return ""
+
+
+def describe_retry_cause(response_or_exception: Union[requests.Response, BaseException, None]) -> RetryCause:
+    """What went wrong with one attempt of a request, worded for the sync's log."""
+    if isinstance(response_or_exception, requests.Response):
+        response = response_or_exception
+        name, status = _request_name(response.request), response.status_code
+        if status == 429:
+            remaining = response.headers.get("X-RateLimit-Remaining", "?")
+            return RetryCause(f"Intercom's rate limit is reached (HTTP 429 on {name}, {remaining} calls left in this window)", False)
+        if status >= 500:
+            return RetryCause(f"Intercom answered HTTP {status} {response.reason or ''} (a server error{_intercom_error(response)}) to {name}".replace("  ", " "), True)
+        if status == 200:
+            return RetryCause(f"Intercom's answer to {name} was cut short or is not JSON (HTTP 200, {len(response.content)} bytes)", True)
+        return RetryCause(f"Intercom answered HTTP {status}{_intercom_error(response)} to {name}", True)
+    error = response_or_exception
+    name = _request_name(getattr(error, "request", None))
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return RetryCause(f"connecting to Intercom for {name} timed out", False)
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return RetryCause(f"Intercom did not answer {name} in time (read timeout)", True)
+    if isinstance(error, requests.exceptions.ConnectionError):
+        root = _root_cause(error)
+        return RetryCause(f"the connection to Intercom failed during {name} ({root})", not root.startswith("ConnectionRefusedError"))
+    return RetryCause(f"{name} failed ({type(error).__name__}: {error})", True)
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost error of a chain such as requests' ConnectionError > urllib3's ProtocolError >
+    ConnectionResetError, which is the one that says what happened."""
+    for _ in range(6):
+        inner = next((arg for arg in error.args if isinstance(arg, BaseException)), None) or error.__cause__ or error.__context__
+        if inner is None:
+            break
+        error = inner
+    return f"{type(error).__name__}: {str(error)[:200]}".rstrip(": ")
+
 
 @dataclass
 class IntercomBackoffStrategy(BackoffStrategy):
@@ -170,6 +262,9 @@ class IntercomBackoffStrategy(BackoffStrategy):
     Anything else (5xx, connection errors, timeouts) backs off exponentially with full jitter.
     The CDK's built-in strategies cannot tell the two apart: Intercom sends the reset header on
     every response, so a header-based strategy would also govern 5xx retries.
+
+    Each decision also records why the request is retried (``RetryCause``), for the log line and
+    for the companies scroll, which must know whether an answer may have been lost.
     """
 
     parameters: InitVar[Mapping[str, Any]]
@@ -182,6 +277,9 @@ class IntercomBackoffStrategy(BackoffStrategy):
     def backoff_time(
         self, response_or_exception: Optional[Union[requests.Response, requests.RequestException]], attempt_count: int
     ) -> Optional[float]:
+        cause = describe_retry_cause(response_or_exception)
+        _RETRIES.last = cause
+        _RETRIES.maybe_served += int(cause.maybe_served)
         if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 429:
             reset = response_or_exception.headers.get("X-RateLimit-Reset", "")
             if reset.isdigit():
@@ -191,11 +289,32 @@ class IntercomBackoffStrategy(BackoffStrategy):
         return self._random.uniform(ceiling / 2, ceiling)
 
 
+class RetryLogWording(logging.Filter):
+    """The CDK words every retry with a custom backoff as "Rate limit exceeded (HTTP 500)", whatever
+    happened; this filter puts what really happened (the ``RetryCause`` just recorded in the same
+    thread) in its place, keeping the CDK's wait."""
+
+    CDK_WORDING = re.compile(r"^UserDefinedBackoffException: Rate limit exceeded.*Retrying in ([0-9.]+) seconds")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        match = self.CDK_WORDING.match(str(record.msg))
+        cause = _RETRIES.last
+        if match and cause is not None:
+            record.msg, record.args = f"{cause.description}; retrying in {float(match.group(1)):.1f} s.", ()
+        return True
+
+
+def _install_retry_log_wording() -> None:
+    if not any(type(existing).__name__ == RetryLogWording.__name__ for existing in LOGGER.filters):
+        LOGGER.addFilter(RetryLogWording())
+
+
+_install_retry_log_wording()
+
+
 # ---------------------------------------------------------------------------------------------
 # Record extraction
 # ---------------------------------------------------------------------------------------------
-
-LOGGER = logging.getLogger("airbyte")
 
 
 def _json_body(response: requests.Response) -> Mapping[str, Any]:
@@ -234,45 +353,6 @@ class TopLevelListExtractor(RecordExtractor):
 
 
 @dataclass
-class CompaniesScrollExtractor(RecordExtractor):
-    """Companies from one pass of ``GET /companies/scroll``, each company once.
-
-    Intercom cannot resume a scroll: after an expired scroll parameter (404) or a "please restart
-    the scroll operation" error (500) the read restarts from the first page, so companies already
-    emitted are dropped here instead of being sent twice. A server that keeps answering pages with
-    nothing new would otherwise loop forever: more such pages in a row than a full replay of what
-    was already read can explain stops the stream with an error.
-
-    One instance serves one stream read, and the scroll is a single partition, so the ids it keeps
-    belong to one scroll pass (at most one id per company).
-    """
-
-    parameters: InitVar[Mapping[str, Any]]
-    # Fewer companies a page than Intercom sends, so that a replay is never mistaken for a loop.
-    page_size_hint: int = 15
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._emitted: set = set()
-        self._pages_without_news = 0
-
-    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
-        companies = _json_body(response).get("data") or []
-        fresh = [company for company in companies if company.get("id") not in self._emitted]
-        if companies and not fresh:
-            self._pages_without_news += 1
-            if self._pages_without_news > len(self._emitted) // max(1, self.page_size_hint) + 2:
-                raise AirbyteTracedException(
-                    message="Intercom's companies scroll keeps returning companies it already returned; the stream stops instead of looping. Run the sync again.",
-                    failure_type=FailureType.transient_error,
-                )
-        elif fresh:
-            self._pages_without_news = 0
-        for company in fresh:
-            self._emitted.add(company.get("id"))
-            yield company
-
-
-@dataclass
 class ConversationPartsExtractor(RecordExtractor):
     """Flattens ``GET /conversations/{id}`` into one record per conversation part.
 
@@ -301,6 +381,494 @@ class ConversationPartsExtractor(RecordExtractor):
                 "conversation_created_at": conversation.get("created_at"),
                 "conversation_updated_at": conversation.get("updated_at"),
             }
+
+
+# ---------------------------------------------------------------------------------------------
+# Companies scroll
+# ---------------------------------------------------------------------------------------------
+#
+# GET /companies/scroll is the only way to read every company, and the least forgiving endpoint:
+# one scroll may be open per app (another gets 400 scroll_exists until it ends or sits unused for
+# a minute), a scroll expires after a minute unused (404), some 500s mean "restart the scroll",
+# and Intercom moves a scroll on as it SERVES a page: when the answer is lost on the way (a 5xx
+# from a gateway, a dropped connection, a body cut short), the retry of the same scroll_param
+# returns the next page and the lost one is skipped without any error. No scroll can be resumed.
+#
+# So the connector reads in passes. A pass opens a scroll and reads it page by page; after a
+# possibly lost answer it reads on (every later page still counts, and reading to the end closes
+# the scroll); after an expiry it ends. Companies already emitted are never emitted again. Pages
+# read back to back, with no answer lost between them, are linked (ScrollCoverage); the reading
+# is complete once linked pages form an unbroken chain from the scroll's first page to its end,
+# which a later pass only has to repair where an earlier one broke it.
+
+_SCROLL_START, _SCROLL_END = "<start of the scroll>", "<end of the scroll>"
+
+
+class ScrollCoverage:
+    """What the passes of one sync prove about the scroll: which page follows which.
+
+    Pages are known by their first and last company id. ``link(before, page)`` says that ``page``
+    came right after the page ending with company ``before`` (or after the scroll's start) with
+    no answer lost in between. Every company is known to be read once an unbroken chain of links
+    leads from the start to the end (an empty page). A chain is kept up to date incrementally, so
+    checking it costs nothing per page; a link that contradicts an older one (companies added or
+    removed meanwhile) replaces it, and the chain is walked again.
+    """
+
+    def __init__(self) -> None:
+        self._last_of_page: Dict[str, str] = {}  # first company id of a page -> its last company id
+        self._next_page: Dict[str, str] = {}  # last company id of a page, or the start -> next page's first id, or the end
+        self._chain: set = set()  # first ids of the pages on the unbroken chain
+        self.reached = _SCROLL_START  # where the unbroken chain from the start ends
+        self.complete = False
+
+    def page(self, ids: List[str]) -> bool:
+        """A page was read intact (whatever came before it). True if that is news."""
+        if not ids:
+            return False
+        news = self._last_of_page.get(ids[0]) != ids[-1]
+        if news and ids[0] in self._last_of_page:
+            self._rewalk()
+        self._last_of_page[ids[0]] = ids[-1]
+        self._extend()
+        return news
+
+    def link(self, before: str, ids: List[str]) -> bool:
+        """``ids`` (a page, or [] for the end) came right after ``before`` with nothing lost. True if news."""
+        news = self.page(ids)
+        first = ids[0] if ids else _SCROLL_END
+        previous = self._next_page.get(before)
+        if previous != first:
+            news = True
+            self._next_page[before] = first
+            if previous is not None:
+                self._rewalk()
+        self._extend()
+        return news
+
+    def pages_after(self, company_id: str) -> Optional[int]:
+        """How many pages the known links say follow the page ending with ``company_id`` (None: unknown)."""
+        node, count, seen = company_id, 0, set()
+        while True:
+            first = self._next_page.get(node)
+            if first is None or first in seen:
+                return None
+            if first == _SCROLL_END:
+                return count
+            seen.add(first)
+            node, count = self._last_of_page.get(first, ""), count + 1
+            if not node:
+                return None
+
+    def _rewalk(self) -> None:
+        self._chain.clear()
+        self.reached, self.complete = _SCROLL_START, False
+
+    def _extend(self) -> None:
+        while not self.complete:
+            first = self._next_page.get(self.reached)
+            if first == _SCROLL_END:
+                self.complete = True
+            elif first is None or first in self._chain or first not in self._last_of_page:
+                return
+            else:
+                self._chain.add(first)
+                self.reached = self._last_of_page[first]
+
+
+@dataclass(frozen=True)
+class ScrollAnswer:
+    """What one scroll request came back with, after the CDK's retries.
+
+    ``kind``: ``page`` (``companies`` and the next ``scroll_param``; an empty page is the end),
+    ``expired`` (404 on a later page: the scroll is gone), ``busy`` (400 scroll_exists: another
+    scroll is open), ``no_companies`` (404 on the first page), or ``failed`` (retries exhausted;
+    the scroll may still be open). ``maybe_skipped``: a retry of this request followed an answer
+    that may have been served and lost, so a page may be missing before this one.
+    """
+
+    kind: str
+    companies: List[Mapping[str, Any]] = field(default_factory=list)
+    scroll_param: Optional[str] = None
+    maybe_skipped: bool = False
+    detail: str = ""
+
+
+class ScrollGaveUp(AirbyteTracedException):
+    pass
+
+
+class CompaniesScrollReader:
+    """Reads every company of a workspace through ``GET /companies/scroll``, each exactly once,
+    whatever faults the scroll meets (see the section comment above).
+
+    ``fetch(scroll_param)`` sends one request (None opens a scroll) and returns a ``ScrollAnswer``.
+    The reader gives up, with a transient error, only when passes stop teaching it anything:
+    ``max_fruitless_tries`` passes in a row reached the first unproven link and could not prove
+    it, or ``max_idle_passes`` passes in a row learnt nothing at all.
+    """
+
+    max_fruitless_tries = 20
+    max_idle_passes = 200
+    finish_when_pages_left = 20  # after an early completion, read this many pages on to close the scroll
+    heartbeat_seconds = 30.0
+
+    def __init__(
+        self,
+        fetch: Callable[[Optional[str]], ScrollAnswer],
+        idle_expiry_seconds: float = 60.0,
+        max_busy_wait_seconds: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+        log: logging.Logger = LOGGER,
+    ) -> None:
+        self._fetch = fetch
+        self._idle_expiry = idle_expiry_seconds
+        self._max_busy_wait = max_busy_wait_seconds
+        self._sleep = sleep
+        self._log = log
+        self.coverage = ScrollCoverage()
+        self.emitted: set = set()
+        self.passes = 0
+        self.pages_maybe_lost = 0
+        self.requests = 0
+        self._last_problem = ""
+
+    # ---- the passes
+    def companies(self) -> Iterator[List[Mapping[str, Any]]]:
+        """Lists of companies not emitted before, until every company of the workspace is read."""
+        fruitless_tries = idle_passes = 0
+        while not self.coverage.complete:
+            self.passes += 1
+            frontier, emitted_before = self.coverage.reached, len(self.emitted)
+            outcome = _PassOutcome()
+            yield from self._one_pass(outcome, frontier)
+            learnt = outcome.learnt or len(self.emitted) > emitted_before
+            idle_passes = 0 if learnt else idle_passes + 1
+            if outcome.tried_frontier:
+                fruitless_tries = 0 if learnt else fruitless_tries + 1
+            if self.coverage.complete:
+                break
+            if fruitless_tries >= self.max_fruitless_tries or idle_passes >= self.max_idle_passes:
+                raise self._give_up()
+            self._log.info(
+                f"Companies scroll pass {self.passes} ended ({outcome.ending}) with {len(self.emitted):,} companies read; "
+                f"the pages after the {self._position()} are not proven complete yet, so pass {self.passes + 1} "
+                f"reads the scroll again from its first page (companies already emitted are not sent again)."
+            )
+        self._log.info(
+            f"Companies scroll: every company was read ({len(self.emitted):,}) in {self.passes} pass(es) and "
+            f"{self.requests:,} requests; {self.pages_maybe_lost} answer(s) may have been lost on the way and were read again."
+        )
+
+    def _one_pass(self, outcome: "_PassOutcome", frontier: str) -> Iterator[List[Mapping[str, Any]]]:
+        param: Optional[str] = None
+        before, pages_in_pass, seen_in_pass = _SCROLL_START, 0, set()
+        while True:
+            if before == frontier:
+                outcome.tried_frontier = True
+            answer = self._open() if param is None else self._request(param)
+            if answer.kind != "page":
+                outcome.ending = self._end_of_pass(answer, pages_in_pass)
+                return
+            ids = [str(company.get("id")) for company in answer.companies]
+            if ids and ids[0] in seen_in_pass:
+                outcome.ending = f"Intercom returned page {pages_in_pass + 1} twice"
+                return
+            seen_in_pass.update(ids[:1])
+            if param is not None and answer.maybe_skipped:
+                self.pages_maybe_lost += 1
+                outcome.learnt |= self.coverage.page(ids)
+                self._log.warning(
+                    f"Companies scroll pass {self.passes}: an answer was lost before page {pages_in_pass + 1} ({self._last_problem}). "
+                    "Intercom moves a scroll on when it serves a page, so that page may be skipped; this pass reads on "
+                    "to the end and a later pass reads the scroll again to recover it."
+                )
+            else:
+                outcome.learnt |= self.coverage.link(before, ids)
+            fresh = [company for company in answer.companies if str(company.get("id")) not in self.emitted]
+            if fresh:
+                self.emitted.update(str(company.get("id")) for company in fresh)
+                yield fresh
+            if not ids:
+                outcome.ending = "end of the scroll"
+                return
+            pages_in_pass += 1
+            before, param = ids[-1], answer.scroll_param
+            if not param:
+                outcome.ending = "Intercom returned no scroll_param"
+                return
+            if self.coverage.complete:
+                self._close_early(param, before)
+                outcome.ending = "complete"
+                return
+
+    def _end_of_pass(self, answer: ScrollAnswer, pages: int) -> str:
+        if answer.kind == "no_companies":
+            self.coverage.link(_SCROLL_START, [])
+            return "the workspace has no companies"
+        self._last_problem = answer.detail or answer.kind
+        if answer.kind == "expired":
+            return f"the scroll expired or was closed after {pages} page(s): {answer.detail}"
+        return f"the request for page {pages + 1} failed: {answer.detail}"
+
+    def _close_early(self, param: str, last_id: str) -> None:
+        """Every company is read before the scroll's end. Read the few pages left to close the scroll
+        (another scroll of this app would wait a minute for it otherwise), or leave a long one to expire."""
+        left = self.coverage.pages_after(last_id)
+        if left is None or left > self.finish_when_pages_left:
+            self._log.info(
+                "Companies scroll: every company is read; the rest of this scroll is left to expire on its own "
+                f"within about {self._idle_expiry:.0f} s (another scroll of this Intercom app waits until then)."
+            )
+            return
+        for _ in range(left + 1):
+            answer = self._request(param)
+            if answer.kind != "page" or not answer.companies or not answer.scroll_param:
+                return
+            param = answer.scroll_param
+
+    def _position(self) -> str:
+        return "scroll's start" if self.coverage.reached == _SCROLL_START else f"company {self.coverage.reached}"
+
+    # ---- requests
+    def _request(self, param: Optional[str]) -> ScrollAnswer:
+        self.requests += 1
+        answer = self._fetch(param)
+        if answer.maybe_skipped or answer.kind == "failed":
+            self._last_problem = answer.detail or self._last_problem
+        return answer
+
+    def _open(self) -> ScrollAnswer:
+        """The first page of a new scroll, waiting while another scroll of the app is open."""
+        waited = 0.0
+        while True:
+            answer = self._request(None)
+            if answer.kind != "busy":
+                return answer
+            if waited >= self._max_busy_wait:
+                raise ScrollGaveUp(
+                    message=(
+                        f"Intercom kept answering that another companies scroll of this app is open (400 scroll_exists) for "
+                        f"{waited / 60:.0f} minutes. Only one scroll may be open per Intercom app: check that no other sync or "
+                        "script reads the companies of this workspace with the same app at the same time. The next sync retries."
+                    ),
+                    failure_type=FailureType.transient_error,
+                )
+            waited += self._wait_for_other_scroll(answer.detail)
+
+    def _wait_for_other_scroll(self, detail: str) -> float:
+        """Intercom ends a scroll that sits unused for about a minute: wait a little longer than that."""
+        total = self._idle_expiry * 1.1 + 2.0
+        self._log.info(
+            f"Another companies scroll is open for this Intercom app ({detail or '400 scroll_exists'}); only one may be open "
+            f"at a time, and Intercom ends one that sits unused for about {self._idle_expiry:.0f} s. Waiting {total:.0f} s for it to end."
+        )
+        waited = 0.0
+        while waited < total:
+            step = min(self.heartbeat_seconds, total - waited)
+            self._sleep(step)
+            waited += step
+            if waited < total:
+                self._log.info(f"Still waiting for the other companies scroll to end: {waited:.0f} of {total:.0f} s.")
+        return waited
+
+    def _give_up(self) -> ScrollGaveUp:
+        message = (
+            f"Intercom's companies scroll kept failing: {self.passes} passes read {len(self.emitted):,} companies, but no pass "
+            f"could read on from the {self._position()} without losing an answer (last problem: {self._last_problem or 'unknown'}). "
+            "The stream stops instead of reporting a partial read as complete; the companies read so far were emitted once "
+            "each, and the next sync reads the companies again."
+        )
+        return ScrollGaveUp(message=message, internal_message=message, failure_type=FailureType.transient_error)
+
+
+@dataclass
+class _PassOutcome:
+    learnt: bool = False
+    tried_frontier: bool = False
+    ending: str = ""
+
+
+class ScrollChannel:
+    """The companies (id and updated_at) that one scroll reading has found, for a stream that
+    partitions by company (company_segments) and reads them while they arrive."""
+
+    def __init__(self) -> None:
+        self._entries: Deque[Dict[str, Any]] = collections.deque()
+        self._ready = threading.Condition()
+        self._finished = False
+        self._error: Optional[BaseException] = None
+
+    def publish(self, companies: Iterable[Mapping[str, Any]]) -> None:
+        with self._ready:
+            self._entries.extend({"id": company.get("id"), "updated_at": company.get("updated_at")} for company in companies)
+            self._ready.notify_all()
+
+    def finish(self, error: Optional[BaseException] = None) -> None:
+        with self._ready:
+            self._finished, self._error = True, error
+            self._ready.notify_all()
+
+    def companies(self, waiting_for: str, heartbeat_seconds: float = 30.0) -> Iterator[Dict[str, Any]]:
+        waited = 0.0
+        while True:
+            with self._ready:
+                if not self._entries and not self._finished:
+                    if not self._ready.wait(timeout=heartbeat_seconds):
+                        waited += heartbeat_seconds
+                        LOGGER.info(f"Waiting for {waiting_for} ({waited:.0f} s so far).")
+                        continue
+                if self._entries:
+                    batch = list(self._entries)
+                    self._entries.clear()
+                elif self._error is not None:
+                    raise self._error
+                else:
+                    return
+            waited = 0.0
+            yield from batch
+
+
+class _ScrollChannels:
+    """One channel per workspace (API host and token) and process: the companies stream's reading
+    feeds company_segments when a sync reads both."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channels: Dict[str, ScrollChannel] = {}
+
+    def of(self, workspace: str) -> ScrollChannel:
+        with self._lock:
+            return self._channels.setdefault(workspace, ScrollChannel())
+
+
+_SCROLL_CHANNELS = _ScrollChannels()
+
+
+@functools.lru_cache(maxsize=1)
+def streams_of_this_sync() -> FrozenSet[str]:
+    """The stream names of the configured catalog this process reads (``read --catalog PATH``, in
+    the package and the manifest-only runtimes alike); empty when the process was not started that
+    way (an in-process test, for example), which makes each stream read on its own."""
+    args = sys.argv[1:]
+    path = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--catalog=")), None)
+    if path is None and "--catalog" in args[:-1]:
+        path = args[args.index("--catalog") + 1]
+    try:
+        with open(path or "") as file:
+            return frozenset(entry["stream"]["name"] for entry in json.load(file).get("streams", []))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return frozenset()
+
+
+@dataclass
+class CompaniesScrollRetriever(Retriever):
+    """Retriever of ``GET /companies/scroll`` built on the manifest's requester and record selector.
+
+    Role ``records`` (the companies stream): reads every company once with ``CompaniesScrollReader``
+    and passes them through the record selector (the manifest's filter by the cursor's slice).
+    When ``$parameters.partitions_stream`` (company_segments) is in the same sync, it publishes
+    what it reads on a ``ScrollChannel``.
+
+    Role ``partitions`` (the companies read by company_segments for its partitions, ``$parameters.
+    scroll_role: partitions``): when ``$parameters.records_stream`` (companies) is in the same sync,
+    it takes the companies from that stream's reading, so the scroll is read once; otherwise it
+    reads the scroll itself in a background thread, so that the scroll never waits (and expires)
+    while company partitions queue up behind it.
+    """
+
+    requester: Requester
+    record_selector: HttpSelector
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    name: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._role = parameters.get("scroll_role", "records")
+        self._records_stream = parameters.get("records_stream", "companies")
+        self._partitions_stream = parameters.get("partitions_stream")
+
+    def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
+        stream_slice = stream_slice or StreamSlice(partition={}, cursor_slice={})
+        if self._role == "partitions":
+            yield from self.record_selector.filter_and_transform(self._partition_companies(), {}, records_schema, stream_slice)
+            return
+        channel = self._channel() if self._partitions_stream in streams_of_this_sync() else None
+        try:
+            for companies in self._reader().companies():
+                if channel is not None:
+                    channel.publish(companies)
+                yield from self.record_selector.filter_and_transform(companies, {}, records_schema, stream_slice)
+        except BaseException as error:
+            if channel is not None:
+                channel.finish(error if isinstance(error, Exception) else ScrollGaveUp(message="The companies scroll was stopped.", failure_type=FailureType.transient_error))
+            raise
+        if channel is not None:
+            channel.finish()
+
+    def _partition_companies(self) -> Iterator[Dict[str, Any]]:
+        if self._records_stream in streams_of_this_sync():
+            yield from self._channel().companies(waiting_for=f"the companies that stream '{self._records_stream}' reads")
+            return
+        channel = ScrollChannel()
+        stop = threading.Event()
+        thread = threading.Thread(target=self._read_ahead, args=(channel, stop), name="companies-scroll", daemon=True)
+        thread.start()
+        try:
+            yield from channel.companies(waiting_for="the companies scroll")
+        finally:
+            stop.set()
+
+    def _read_ahead(self, channel: ScrollChannel, stop: threading.Event) -> None:
+        try:
+            for companies in self._reader().companies():
+                channel.publish(companies)
+                if stop.is_set():
+                    break
+            channel.finish()
+        except Exception as error:  # noqa: BLE001 - handed to the reading thread, which raises it
+            channel.finish(error)
+
+    def _channel(self) -> ScrollChannel:
+        workspace = self.requester.get_url(stream_state=None, stream_slice=None, next_page_token=None) + str(self.config.get("access_token"))
+        return _SCROLL_CHANNELS.of(hashlib.sha256(workspace.encode()).hexdigest())
+
+    def _reader(self) -> CompaniesScrollReader:
+        return CompaniesScrollReader(self._fetch, idle_expiry_seconds=scroll_idle_expiry_seconds())
+
+    def _fetch(self, scroll_param: Optional[str]) -> ScrollAnswer:
+        lost_before = answers_maybe_lost_in_this_thread()
+        try:
+            response = self.requester.send_request(
+                stream_slice=StreamSlice(partition={}, cursor_slice={}),
+                request_params={"scroll_param": scroll_param} if scroll_param else {},
+            )
+        except AirbyteTracedException as error:
+            if error.failure_type == FailureType.config_error:
+                raise
+            return ScrollAnswer("failed", detail=error.message or str(error))
+        maybe_skipped = answers_maybe_lost_in_this_thread() > lost_before
+        lost = _RETRIES.last.description if maybe_skipped and _RETRIES.last else ""
+        if response is None:
+            return ScrollAnswer("failed", maybe_skipped=maybe_skipped, detail=lost or "no answer")
+        if response.status_code == 200:
+            body = _json_body(response)
+            return ScrollAnswer("page", list(body.get("data") or []), body.get("scroll_param"), maybe_skipped, lost)
+        detail = f"HTTP {response.status_code}{_intercom_error(response)}"
+        if response.status_code == 400 and "scroll_exists" in detail:
+            return ScrollAnswer("busy", maybe_skipped=maybe_skipped, detail=detail)
+        if response.status_code == 404:
+            return ScrollAnswer("expired" if scroll_param else "no_companies", maybe_skipped=maybe_skipped, detail=detail)
+        return ScrollAnswer("failed", maybe_skipped=maybe_skipped, detail=detail)
+
+
+def scroll_idle_expiry_seconds() -> float:
+    """How long Intercom keeps an unused scroll open (about a minute). Tests against a local
+    emulator shorten it with the environment variable SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS."""
+    try:
+        return max(1.0, float(os.environ.get("SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS", "60")))
+    except ValueError:
+        return 60.0
 
 
 # ---------------------------------------------------------------------------------------------

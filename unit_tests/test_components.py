@@ -12,13 +12,14 @@ import requests
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_intercom.components import (
-    CompaniesScrollExtractor,
     ConversationPartsExtractor,
     IntercomBackoffStrategy,
+    RetryLogWording,
     TopLevelListExtractor,
     IntercomStateMigration,
     ValidateConfigField,
     describe_config_problems,
+    describe_retry_cause,
 )
 from source_intercom.run import connection_specification
 
@@ -47,19 +48,37 @@ def test_server_errors_back_off_exponentially_with_jitter_and_a_ceiling() -> Non
     assert backoff.backoff_time(requests.ConnectionError("reset"), 3) <= 2.0
 
 
-def test_scroll_extractor_drops_companies_already_emitted_after_a_restart() -> None:
-    extractor = CompaniesScrollExtractor(parameters={})
-    first = list(extractor.extract_records(response({"data": [{"id": "a"}, {"id": "b"}]})))
-    replay = list(extractor.extract_records(response({"data": [{"id": "a"}, {"id": "b"}, {"id": "c"}]})))
-    assert [c["id"] for c in first] == ["a", "b"] and [c["id"] for c in replay] == ["c"]
+def _cut_short(status: int = 200) -> requests.Response:
+    cut = response({"data": [{"id": "a"}], "scroll_param": "p"}, status)
+    cut._content = cut._content[:12]
+    return cut
 
 
-def test_scroll_extractor_stops_a_scroll_that_repeats_itself_forever() -> None:
-    extractor = CompaniesScrollExtractor(parameters={})
-    list(extractor.extract_records(response({"data": [{"id": str(i)} for i in range(30)]})))
-    with pytest.raises(AirbyteTracedException, match="already returned"):
-        for _ in range(100):
-            list(extractor.extract_records(response({"data": [{"id": "1"}]})))
+@pytest.mark.parametrize(
+    "what, wording, maybe_served",
+    [
+        (response({"errors": [{"code": "server_error", "message": "Please restart the scroll operation."}]}, 500),
+         "Intercom answered HTTP 500 (a server error: server_error, 'Please restart the scroll operation.') to GET /companies/scroll", True),
+        (_cut_short(), "Intercom's answer to GET /companies/scroll was cut short or is not JSON (HTTP 200, 12 bytes)", True),
+        (response({}, 429, {"X-RateLimit-Remaining": "0"}), "Intercom's rate limit is reached (HTTP 429 on GET /companies/scroll, 0 calls left in this window)", False),
+        (requests.ConnectionError(ConnectionResetError(104, "Connection reset by peer")), "the connection to Intercom failed during a request (ConnectionResetError: [Errno 104] Connection reset by peer)", True),
+        (requests.ConnectionError(ConnectionRefusedError(111, "Connection refused")), "(ConnectionRefusedError: [Errno 111] Connection refused)", False),
+        (requests.ReadTimeout("read timed out"), "Intercom did not answer a request in time (read timeout)", True),
+        (requests.ConnectTimeout("connect timed out"), "connecting to Intercom for a request timed out", False),
+    ],
+)
+def test_a_retry_is_described_by_what_happened_and_whether_intercom_may_have_served_it(what: Any, wording: str, maybe_served: bool) -> None:
+    cause = describe_retry_cause(what)
+    assert wording in cause.description
+    assert cause.maybe_served is maybe_served
+
+
+def test_the_cdks_rate_limit_wording_of_every_retry_is_replaced_by_the_real_cause() -> None:
+    IntercomBackoffStrategy(parameters={}).backoff_time(_cut_short(), attempt_count=1)
+    record = logging.LogRecord("airbyte", logging.INFO, __file__, 1, "UserDefinedBackoffException: Rate limit exceeded (HTTP 200). Retrying in 1.37 seconds.", None, None)
+    assert RetryLogWording().filter(record)
+    assert record.getMessage() == "Intercom's answer to GET /companies/scroll was cut short or is not JSON (HTTP 200, 12 bytes); retrying in 1.4 s."
+    assert "Rate limit" not in record.getMessage()
 
 
 def test_conversation_parts_warn_when_intercom_caps_them(caplog: Any) -> None:

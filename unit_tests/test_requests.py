@@ -225,11 +225,17 @@ def test_manifest_schemas_equal_the_schema_files() -> None:
     assert json.dumps(schemas.load_schema_files())  # all JSON
 
 
-def test_the_companies_scroll_group_holds_the_companies_stream() -> None:
-    # stream_groups finds its streams by their top-level name: without it the group is silently empty
-    # and companies and company_segments' parent open two scrolls at once.
-    streams = {stream.name: stream for stream in SourceIntercom(config=CONFIG).streams(CONFIG)}
-    assert streams["companies"].block_simultaneous_read == "companies_scroll"
+def test_companies_and_company_segments_share_one_reading_of_the_scroll() -> None:
+    # company_segments takes its companies from the companies stream's reading when both are
+    # synced: each side names the other, and nothing keeps them from running at once.
+    from source_intercom.source import load_manifest
+
+    manifest = load_manifest()
+    streams = manifest["definitions"]["streams"]
+    parent = streams["company_segments"]["retriever"]["partition_router"]["parent_stream_configs"][0]
+    assert parent["$parameters"] == {"scroll_role": "partitions", "records_stream": "companies"}
+    assert streams["companies"]["$parameters"]["partitions_stream"] == "company_segments"
+    assert "stream_groups" not in manifest
 
 
 def test_the_conversations_read_for_parts_keep_the_key_and_the_cursor() -> None:
