@@ -88,6 +88,9 @@ def refresh_lock(upgrade: bool) -> None:
     extra = ["pip", *project["build-system"]["requires"]]
     command = [str(uv), "pip", "compile", PYPROJECT.name, "-", "--extra", "dev", "--universal"]
     command += ["--python-version", lowest_python.group(1), "--generate-hashes", "--quiet"]
+    # Keep extras on the pins (google-api-core[grpc]==...): in --require-hashes mode, pip 23.2 (as
+    # Python 3.11 brings it) fails on a requirement with extras whose pin has none.
+    command += ["--no-strip-extras"]
     command += ["--custom-compile-command", LOCK_COMMAND, "--output-file", str(LOCK.relative_to(ROOT))]
     command += ["--upgrade"] if upgrade else []
     LOCK.parent.mkdir(exist_ok=True)
