@@ -150,7 +150,7 @@ RELIED_ON: List[ReliedOn] = [
 
 
 def locked_version(package: str, lock_text: str) -> Optional[str]:
-    match = re.search(rf"^{re.escape(package)}==([^\s;\\]+)", lock_text, re.MULTILINE)
+    match = re.search(rf"^{re.escape(package)}(?:\[[^\]]*\])?==([^\s;\\]+)", lock_text, re.MULTILINE)
     return match.group(1) if match else None
 
 
