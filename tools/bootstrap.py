@@ -30,7 +30,7 @@ LOCK_COMMAND = "python3 tools/bootstrap.py lock"
 LOCK_HEADER = f"""\
 # Exact versions, with hashes, of every package in .venv: the project's dependencies and its
 # [dev] extra, plus pip and setuptools (the project installs without build isolation).
-# Resolved by uv for Python 3.10 to 3.13 on every platform (markers pick per interpreter);
+# Resolved by uv for every Python from 3.10 and every platform (markers pick per interpreter);
 # installed by tools/bootstrap.py with plain pip (`pip install --require-hashes -r`).
 # Do not edit by hand. Refresh after changing pyproject.toml's dependencies:
 #    {LOCK_COMMAND}              (keeps current pins where pyproject.toml still allows them)
