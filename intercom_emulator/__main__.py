@@ -7,7 +7,8 @@ import signal
 import sys
 import threading
 
-from .data import PRESETS, Workspace
+from .sizes import PRESETS
+from .workspace import Workspace
 from .server import EmulatorServer
 
 

@@ -17,7 +17,8 @@ import json
 import math
 import time
 
-from .data import id_sort_key
+from . import render
+from .records import id_sort_key
 
 MAX_FILTERS_PER_GROUP = 15
 MAX_NESTING = 2
@@ -171,10 +172,10 @@ class Matcher:
 
     def ws_render(self, rec):
         if self.stream == "contacts":
-            return self.ws.render_contact(rec)
+            return render.contact(self.ws, rec)
         if self.stream == "conversations":
-            return self.ws.render_conversation(rec)
-        return self.ws.render_ticket(rec)
+            return render.conversation(self.ws, rec)
+        return render.ticket(self.ws, rec)
 
     def value(self, rec, field):
         if field in FAST_FIELDS:
@@ -328,13 +329,13 @@ def run_search(ws, stream, body, cache: SearchCache, page_size_cap=150):
         chosen.append(e)
 
     if stream == "contacts":
-        items = [ws.render_contact(e[2]) for e in chosen]
+        items = [render.contact(ws, e[2]) for e in chosen]
         out = {"type": "list", "data": items}
     elif stream == "conversations":
-        items = [ws.render_conversation(e[2]) for e in chosen]
+        items = [render.conversation(ws, e[2]) for e in chosen]
         out = {"type": "conversation.list", "conversations": items}
     else:
-        items = [ws.render_ticket(e[2]) for e in chosen]
+        items = [render.ticket(ws, e[2]) for e in chosen]
         out = {"type": "ticket.list", "tickets": items}
     out["total_count"] = total
     pages = {"type": "pages", "page": page_no, "per_page": per_page,

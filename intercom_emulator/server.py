@@ -1,27 +1,29 @@
-"""HTTP front end of the Intercom emulator: auth, versions, rate limits, faults, endpoints."""
+"""HTTP front end of the Intercom emulator.
+
+Each API request: parsed -> logged as a ``RequestRecord`` -> latency -> ``Gate`` (auth, rate
+limit, version, plan, permissions, fault) -> endpoint (``routes.IntercomApi``) or fault -> wire.
+Control endpoints under ``/_emulator/`` skip all of that and are not logged.
+"""
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import random
-import re
 import socket
 import struct
 import threading
 import time
-import uuid
 from dataclasses import dataclass
+from typing import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from .data import Workspace, id_sort_key
-from .search import SearchCache, SearchError, run_search
-
-SUPPORTED_VERSIONS = ("2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "Preview")
-FAULT_KINDS = {"500", "502", "503", "504", "reset", "timeout", "truncated", "429",
-               "scroll_restart_500", "scroll_expired"}
-UNLIMITED_RATE_LIMIT = 1_000_000   # reported X-RateLimit-Limit when no limit is enforced
-LIST_COMPANIES_MAX = 10_000         # GET /companies cannot reach further than this
+from .faults import CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, FaultPlan, fault_reply
+from .gate import SUPPORTED_VERSIONS, Gate, Refused
+from .replies import ApiError, Reply, error_reply, json_reply
+from .routes import ApiRequest, IntercomApi
+from .scroll import CompaniesScroll
+from .workspace import Workspace
 
 
 @dataclass
@@ -31,42 +33,10 @@ class RequestRecord:
     query: dict
     headers: dict
     body: object
-    status: int = 0
+    status: int = 0             # 0: no answer (reset, timeout)
     started: float = 0.0
     ended: float = 0.0
     fault: str | None = None
-
-
-class _ApiError(Exception):
-    def __init__(self, status, code, message, headers=None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
-
-
-def error_body(code, message, field=None):
-    err = {"code": code, "message": message}
-    if field:
-        err["field"] = field
-    return {"type": "error.list", "request_id": str(uuid.uuid4()), "errors": [err]}
-
-
-def resources_of(path: str) -> set:
-    """Permission resources a path belongs to (used by ``denied``)."""
-    parts = [p for p in path.split("/") if p]
-    if not parts:
-        return set()
-    head = parts[0]
-    if head == "admins" and len(parts) > 1 and parts[1] == "activity_logs":
-        return {"activity_logs"}
-    if head == "companies" and len(parts) == 3 and parts[2] == "segments":
-        return {"companies", "company_segments"}
-    if head == "ticket_types":
-        return {"tickets", "ticket_types"}
-    if head == "data_attributes":
-        return {"data_attributes", "company_attributes", "contact_attributes"}
-    if head == "conversations":
-        return {"conversations", "conversation_parts"}
-    return {head}
 
 
 class _Server(ThreadingHTTPServer):
@@ -103,8 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
 class EmulatorServer:
     def __init__(self, ws: Workspace | None = None, token: str = "test-token", host: str = "127.0.0.1",
                  port: int = 0, latency: float = 0.0, rate_limit_per_10s: int | None = None,
-                 fault_rate: float = 0.0, fault_seed: int = 0,
-                 fault_kinds=("500", "502", "503", "504", "reset", "timeout", "truncated"),
+                 fault_rate: float = 0.0, fault_seed: int = 0, fault_kinds=DEFAULT_RANDOM_KINDS,
                  scroll_page_size: int = 50, scroll_ttl: float = 60.0, page_size_cap: int = 150,
                  activity_logs_page_size: int = 50, denied: dict | None = None, plan_restricted: bool = False,
                  other_region_tokens=(), supported_versions=SUPPORTED_VERSIONS,
@@ -113,38 +82,54 @@ class EmulatorServer:
         self.token = token
         self.host, self.port = host, port
         self.latency = latency
-        self.rate_limit_per_10s = rate_limit_per_10s
-        self.fault_rate = fault_rate
-        self.fault_kinds = tuple(fault_kinds)
-        for k in self.fault_kinds:
-            if k not in FAULT_KINDS:
-                raise ValueError(f"unknown fault kind {k!r}")
-        self._fault_rng = random.Random(fault_seed)
-        self.scroll_page_size = scroll_page_size
-        self.scroll_ttl = scroll_ttl
-        self.page_size_cap = page_size_cap
-        self.activity_logs_page_size = activity_logs_page_size
-        self.denied = dict(denied or {})
-        self.plan_restricted = plan_restricted
-        self.other_region_tokens = set(other_region_tokens)
-        self.supported_versions = set(supported_versions)
         self.fault_timeout_seconds = fault_timeout_seconds
         self.control_endpoints = control_endpoints
+        self.faults = FaultPlan(fault_rate, fault_kinds, fault_seed)
+        self.gate = Gate(token=token, other_region_tokens=other_region_tokens, rate_limit_per_10s=rate_limit_per_10s,
+                         supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
+                         faults=self.faults)
+        self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl)
+        self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size)
+        self._control_routes = {
+            ("GET", "/_emulator/ground_truth"): self._ground_truth,
+            ("GET", "/_emulator/stats"): self._stats,
+            ("POST", "/_emulator/mutate"): self._mutate,
+            ("POST", "/_emulator/reset_stats"): self._reset_stats,
+        }
 
-        self._lock = threading.Lock()          # server bookkeeping (not workspace state)
+        self._lock = threading.Lock()          # the request log and counters (not workspace state)
         self.requests: list[RequestRecord] = []
-        self._injected: list[list] = []
-        self._search_cache = SearchCache()
+        self._request_observers: list[Callable[[RequestRecord], None]] = []
+        self._answer_observers: list[Callable[[RequestRecord, object], None]] = []
         self._stop = threading.Event()
-        self._conns = set()
-        self._httpd = None
-        self._thread = None
+        self._conns: set = set()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
         self.reset_stats()
-        self._window_start = 0
-        self._window_count = 0
 
-    # ---------------------------------------------------------------- lifecycle
-    def start(self):
+    # ------------------------------------------------------------------------- settings
+    @property
+    def scroll_page_size(self) -> int:
+        return self.scroll.page_size
+
+    @scroll_page_size.setter
+    def scroll_page_size(self, value: int) -> None:
+        self.scroll.page_size = value
+
+    @property
+    def scroll_ttl(self) -> float:
+        return self.scroll.ttl
+
+    @scroll_ttl.setter
+    def scroll_ttl(self, value: float) -> None:
+        self.scroll.ttl = value
+
+    @property
+    def rate_limit_per_10s(self) -> int | None:
+        return self.gate.rate_limit_per_10s
+
+    # ------------------------------------------------------------------------ lifecycle
+    def start(self) -> EmulatorServer:
         if self._httpd is not None:
             return self
         self._stop.clear()
@@ -156,7 +141,7 @@ class EmulatorServer:
         self._thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         if self._httpd is None:
             return
         self._stop.set()
@@ -172,29 +157,28 @@ class EmulatorServer:
         self._thread.join(timeout=5)
         self._httpd = None
 
-    def __enter__(self):
+    def __enter__(self) -> EmulatorServer:
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.stop()
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def _track(self, conn, add):
+    def _track(self, conn, add: bool) -> None:
         with self._lock:
             (self._conns.add if add else self._conns.discard)(conn)
 
-    # -------------------------------------------------------------------- stats
-    def reset_stats(self):
+    # ---------------------------------------------------------------------------- stats
+    def reset_stats(self) -> None:
         with self._lock:
             self.requests = []
-            self._by_status = {}
-            self._rate_limited = 0
-            self._faults = 0
+            self._by_status: dict[int, int] = {}
             self._in_flight = 0
             self._max_in_flight = 0
+        self.gate.reset_counts()
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until no request is being served. A request is logged just after its response
@@ -210,66 +194,31 @@ class EmulatorServer:
     def stats(self) -> dict:
         with self._lock:
             return {"total": sum(self._by_status.values()), "by_status": dict(self._by_status),
-                    "rate_limited": self._rate_limited, "faults_injected": self._faults,
+                    "rate_limited": self.gate.rate_limited, "faults_injected": self.gate.faults_injected,
                     "max_in_flight": self._max_in_flight, "in_flight": self._in_flight}
 
-    def inject_fault(self, path_regex: str, kind: str, times: int = 1):
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}")
-        with self._lock:
-            self._injected.append([re.compile(path_regex), kind, int(times)])
+    # ---------------------------------------------------------------------------- faults
+    def inject_fault(self, path_regex: str, kind: str, times: int = 1) -> None:
+        """The next ``times`` requests whose path matches ``path_regex`` get fault ``kind``."""
+        self.faults.inject(path_regex, kind, times)
 
-    def clear_faults(self):
-        with self._lock:
-            self._injected.clear()
+    def clear_faults(self) -> None:
+        self.faults.clear()
 
-    # ----------------------------------------------------------------- plumbing
-    def _send(self, h, status, obj=None, headers=None, raw: bytes | None = None, ctype="application/json"):
-        body = raw if raw is not None else json.dumps(obj, separators=(",", ":")).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8" if ctype == "application/json" else ctype)
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, str(v))
-        h.end_headers()
-        if h.command != "HEAD":
-            h.wfile.write(body)
-        return status
+    # ------------------------------------------------------------------------- observers
+    def on_request(self, observer: Callable[[RequestRecord], None]) -> None:
+        """Call ``observer(record)`` as each API request arrives, before any check or fault.
+        It runs on the serving thread: it may change the workspace or inject a fault for this
+        very request."""
+        self._request_observers.append(observer)
 
-    def _rate(self):
-        """Admit or reject one authenticated request; returns (allowed, headers)."""
-        now = time.time()
-        window = int(now // 10) * 10
-        limit = self.rate_limit_per_10s
-        with self._lock:
-            if window != self._window_start:
-                self._window_start, self._window_count = window, 0
-            eff = limit if limit is not None else UNLIMITED_RATE_LIMIT
-            if limit is not None and self._window_count >= limit:
-                self._rate_limited += 1
-                return False, {"X-RateLimit-Limit": eff, "X-RateLimit-Remaining": 0,
-                               "X-RateLimit-Reset": window + 10}
-            self._window_count += 1
-            return True, {"X-RateLimit-Limit": eff, "X-RateLimit-Remaining": max(0, eff - self._window_count),
-                          "X-RateLimit-Reset": window + 10}
+    def on_answer(self, observer: Callable[[RequestRecord, object], None]) -> None:
+        """Call ``observer(record, answer)`` when an endpoint has produced a 200 answer (the JSON
+        object), including one that a fault then keeps from reaching the client."""
+        self._answer_observers.append(observer)
 
-    def _pick_fault(self, path):
-        with self._lock:
-            for entry in self._injected:
-                if entry[2] > 0 and entry[0].search(path):
-                    entry[2] -= 1
-                    if entry[2] <= 0:
-                        self._injected.remove(entry)
-                    self._faults += 1
-                    return entry[1]
-            if self.fault_rate > 0 and self.fault_kinds:
-                if self._fault_rng.random() < self.fault_rate:
-                    self._faults += 1
-                    return self._fault_rng.choice(self.fault_kinds)
-        return None
-
-    # ------------------------------------------------------------------ request
-    def _handle(self, h: BaseHTTPRequestHandler):
+    # --------------------------------------------------------------------------- requests
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
         started = time.time()
         split = urlsplit(h.path)
         path = split.path.rstrip("/") or "/"
@@ -283,9 +232,11 @@ class EmulatorServer:
             except ValueError:
                 body_invalid = True
         headers = {k.lower(): v for k, v in h.headers.items()}
+        req = ApiRequest(h.command, path, query, body, body_invalid,
+                         host=h.headers.get("Host") or f"{self.host}:{self.port}")
 
         if path.startswith("/_emulator/") and self.control_endpoints:
-            self._control(h, path, query, body)
+            self._deliver(h, self._control(req))
             return
 
         rec = RequestRecord(h.command, path, query, headers, body, 0, started, 0.0)
@@ -294,7 +245,9 @@ class EmulatorServer:
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
         status = 0
         try:
-            status = self._api(h, rec, path, query, body, body_invalid, headers)
+            for observe in self._request_observers:
+                observe(rec)
+            status = self._deliver(h, self._api_reply(req, rec))
         finally:
             rec.status = status
             rec.ended = time.time()
@@ -303,264 +256,80 @@ class EmulatorServer:
                 self.requests.append(rec)
                 self._by_status[status] = self._by_status.get(status, 0) + 1
 
-    def _api(self, h, rec, path, query, body, body_invalid, headers):
+    def _api_reply(self, req: ApiRequest, rec: RequestRecord) -> Reply:
         if self.latency > 0:
             time.sleep(self.latency)
-        auth = headers.get("authorization", "")
-        tok = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        if tok is None or tok != self.token or tok in self.other_region_tokens:
-            return self._send(h, 401, error_body("unauthorized", "Access Token Invalid"))
-        allowed, rl = self._rate()
-        if not allowed:
-            return self._send(h, 429, error_body(
-                "rate_limit_exceeded", f"Exceeded rate limit of {self.rate_limit_per_10s} in 10_seconds"), rl)
-        version = headers.get("intercom-version")
-        if version is not None and version not in self.supported_versions:
-            return self._send(h, 400, error_body("intercom_version_invalid",
-                                                 f"The requested version '{version}' is not valid"), rl)
-        if self.plan_restricted:
-            return self._send(h, 403, error_body("api_plan_restricted", "Active subscription needed."), rl)
-        for res in resources_of(path):
-            st = self.denied.get(res)
-            if st:
-                code = "unauthorized" if int(st) == 401 else "forbidden"
-                return self._send(h, int(st), error_body(
-                    code, f"The access token does not have the permission required to access {res}"), rl)
-
-        fault = self._pick_fault(path)
-        rec.fault = fault
-        if fault is not None:
-            return self._fault(h, fault, path, query, body, body_invalid, rl)
         try:
-            status, obj = self._dispatch(h, path, query, body, body_invalid)
-        except _ApiError as e:
-            return self._send(h, e.status, error_body(e.code, e.message), {**rl, **e.headers})
-        return self._send(h, status, obj, rl)
+            admission = self.gate.admit(req.path, rec.headers)
+        except Refused as refused:
+            return refused.reply
+        rec.fault = admission.fault
+        if admission.fault is None:
+            return self._endpoint_reply(req, rec, admission.rate_headers)
+        return self._fault_reply(req, rec, admission.fault, admission.rate_headers)
 
-    def _fault(self, h, fault, path, query, body, body_invalid, rl):
-        if fault in ("500", "scroll_restart_500"):
-            if fault == "scroll_restart_500":
-                with self.ws.lock:
-                    self.ws._scroll = None
-                msg = "Request failed due to an internal network error. Please restart the scroll operation."
-            else:
-                msg = "An unexpected server error occurred"
-            return self._send(h, 500, error_body("server_error", msg), rl)
-        if fault in ("502", "503", "504"):
-            text = {"502": "Bad Gateway", "503": "Service Unavailable", "504": "Gateway Time-out"}[fault]
-            html = f"<html><head><title>{fault} {text}</title></head><body><h1>{text}</h1></body></html>"
-            return self._send(h, int(fault), raw=html.encode(), ctype="text/html", headers=rl)
-        if fault == "429":
-            with self._lock:
-                self._rate_limited += 1
-            return self._send(h, 429, error_body(
-                "rate_limit_exceeded", f"Exceeded rate limit of {self.rate_limit_per_10s or 1666} in 10_seconds"),
-                {**rl, "X-RateLimit-Remaining": 0})
-        if fault == "scroll_expired":
-            with self.ws.lock:
-                self.ws._scroll = None
-            return self._send(h, 404, error_body("not_found", "scroll parameter not found"), rl)
-        if fault == "reset":
+    def _endpoint_reply(self, req: ApiRequest, rec: RequestRecord, rate_headers: dict) -> Reply:
+        try:
+            answer = self.api.answer(req)
+        except ApiError as e:
+            return error_reply(e.status, e.code, e.message, {**rate_headers, **e.headers})
+        for observe in self._answer_observers:
+            observe(rec, answer)
+        return json_reply(200, answer, rate_headers)
+
+    def _fault_reply(self, req: ApiRequest, rec: RequestRecord, kind: str, rate_headers: dict) -> Reply:
+        if kind in CLOSES_SCROLL:
+            self.scroll.close()
+        served = None
+        if kind == "truncated":
+            served = self._endpoint_reply(dataclasses.replace(req, commit=False), rec, {})
+        return fault_reply(kind, rate_headers, served, self.rate_limit_per_10s)
+
+    def _deliver(self, h: BaseHTTPRequestHandler, reply: Reply) -> int:
+        """Put ``reply`` on the wire; returns the status as logged (0 when nothing was sent)."""
+        if reply.lost == "reset":
             h.close_connection = True
             try:
                 h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             except OSError:
                 pass
             return 0
-        if fault == "timeout":
+        if reply.lost == "hang":
             self._stop.wait(self.fault_timeout_seconds)
             h.close_connection = True
             return 0
-        if fault == "truncated":
-            try:
-                status, obj = self._dispatch(h, path, query, body, body_invalid, commit=False)
-            except _ApiError as e:
-                obj = error_body(e.code, e.message)
-            data = json.dumps(obj, separators=(",", ":")).encode()
-            return self._send(h, 200, raw=data[: max(1, len(data) // 2)], headers=rl)
-        raise AssertionError(fault)
+        h.send_response(reply.status)
+        h.send_header("Content-Type", reply.content_type)
+        h.send_header("Content-Length", str(len(reply.body)))
+        for k, v in reply.headers.items():
+            h.send_header(k, str(v))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(reply.body)
+        return reply.status
 
-    # ---------------------------------------------------------------- control
-    def _control(self, h, path, query, body):
+    # --------------------------------------------------------------------------- control
+    def _control(self, req: ApiRequest) -> Reply:
+        handler = self._control_routes.get((req.method, req.path))
+        if handler is None:
+            return error_reply(404, "not_found", "Resource Not Found")
         try:
-            if path == "/_emulator/ground_truth" and h.command == "GET":
-                sd = query.get("start_date", [""])[0]
-                out = self.ws.ground_truth(int(sd) if sd else None)
-                return self._send(h, 200, out)
-            if path == "/_emulator/stats" and h.command == "GET":
-                return self._send(h, 200, {**self.stats(), "version": self.ws.version})
-            if path == "/_emulator/mutate" and h.command == "POST":
-                b = body or {}
-                summary = self.ws.mutate_random(random.Random(b.get("seed", 0)), float(b.get("fraction", 0.1)))
-                return self._send(h, 200, {**summary, "version": self.ws.version})
-            if path == "/_emulator/reset_stats" and h.command == "POST":
-                self.reset_stats()
-                return self._send(h, 200, {"ok": True})
+            return json_reply(200, handler(req))
         except (ValueError, TypeError) as e:
-            return self._send(h, 400, error_body("bad_request", str(e)))
-        return self._send(h, 404, error_body("not_found", "Resource Not Found"))
+            return error_reply(400, "bad_request", str(e))
 
-    # --------------------------------------------------------------- dispatch
-    def _dispatch(self, h, path, query, body, body_invalid, commit=True):
-        m = h.command
-        parts = [p for p in path.split("/") if p]
-        ws = self.ws
+    def _ground_truth(self, req: ApiRequest) -> dict:
+        start_date = req.param("start_date", "")
+        return self.ws.ground_truth(int(start_date) if start_date else None)
 
-        def q1(name, default=None):
-            v = query.get(name)
-            return v[0] if v else default
+    def _stats(self, req: ApiRequest) -> dict:
+        return {**self.stats(), "version": self.ws.version}
 
-        def not_found(code="not_found", msg="Resource Not Found"):
-            raise _ApiError(404, code, msg)
+    def _mutate(self, req: ApiRequest) -> dict:
+        b = req.body or {}
+        summary = self.ws.mutate_random(random.Random(b.get("seed", 0)), float(b.get("fraction", 0.1)))
+        return {**summary, "version": self.ws.version}
 
-        with ws.lock:
-            if m == "GET":
-                if parts == ["me"]:
-                    if not ws.admins:
-                        not_found()
-                    return 200, ws.render_admin(ws.admins[0], with_app=True)
-                if parts == ["admins"]:
-                    return 200, {"type": "admin.list", "admins": [ws.render_admin(a) for a in ws.admins]}
-                if parts == ["admins", "activity_logs"]:
-                    return 200, self._activity_logs(h, query)
-                if len(parts) == 2 and parts[0] == "admins":
-                    for a in ws.admins:
-                        if a["id"] == parts[1]:
-                            return 200, ws.render_admin(a)
-                    not_found("admin_not_found", "Admin not found")
-                if parts == ["teams"]:
-                    return 200, {"type": "team.list", "teams": [dict(t) for t in ws.teams]}
-                if parts == ["tags"]:
-                    return 200, {"type": "list", "data": [ws.render_tag(i) for i in range(len(ws.tags))]}
-                if parts == ["segments"]:
-                    inc = (q1("include_count", "false") or "").lower() == "true"
-                    return 200, {"type": "segment.list",
-                                 "segments": [ws.render_segment(r, inc) for r in ws.segments], "pages": {}}
-                if parts == ["data_attributes"]:
-                    model = q1("model")
-                    if model is None:
-                        data = [a for mdl in ("contact", "company", "conversation")
-                                for a in ws.render_data_attributes(mdl)]
-                    elif model in ("contact", "company", "conversation"):
-                        data = ws.render_data_attributes(model)
-                    else:
-                        raise _ApiError(400, "parameter_invalid",
-                                        "model must be one of contact, company, conversation")
-                    return 200, {"type": "list", "data": data}
-                if parts == ["companies", "scroll"]:
-                    return 200, self._scroll(q1("scroll_param"), commit)
-                if parts == ["companies"]:
-                    return 200, self._list_companies(query)
-                if len(parts) == 2 and parts[0] == "companies":
-                    r = ws.company_by_id.get(parts[1])
-                    if r is None:
-                        not_found("company_not_found", "Company Not Found")
-                    return 200, ws.render_company(r)
-                if len(parts) == 3 and parts[0] == "companies" and parts[2] == "segments":
-                    r = ws.company_by_id.get(parts[1])
-                    if r is None:
-                        not_found("company_not_found", "Company Not Found")
-                    return 200, {"type": "list", "data": [ws.render_segment(ws.segments[s]) for s in r.a]}
-                if len(parts) == 2 and parts[0] == "contacts":
-                    r = ws.contact_by_id.get(parts[1])
-                    if r is None:
-                        not_found()
-                    return 200, ws.render_contact(r)
-                if len(parts) == 2 and parts[0] == "conversations":
-                    r = ws.conversation_by_id.get(parts[1])
-                    if r is None or r.deleted:
-                        not_found()
-                    return 200, ws.render_conversation(r, with_parts=True)
-                if len(parts) == 2 and parts[0] == "tickets":
-                    r = ws.ticket_by_id.get(parts[1])
-                    if r is None:
-                        not_found()
-                    return 200, ws.render_ticket(r, with_parts=True)
-                if parts == ["ticket_types"]:
-                    return 200, {"type": "list", "data": [dict(t) for t in ws.ticket_types]}
-            elif m == "POST" and len(parts) == 2 and parts[1] == "search" and \
-                    parts[0] in ("contacts", "conversations", "tickets"):
-                if body_invalid:
-                    raise _ApiError(400, "bad_request", "Request body is not valid JSON")
-                try:
-                    return 200, run_search(ws, parts[0], body, self._search_cache, self.page_size_cap)
-                except SearchError as e:
-                    raise _ApiError(e.status, e.code, e.message)
-        not_found()
-
-    def _activity_logs(self, h, query):
-        """Newest first; bounds are inclusive: created_at_after <= created_at <= created_at_before."""
-        def intparam(name, required=False):
-            v = query.get(name)
-            if not v or v[0] == "":
-                if required:
-                    raise _ApiError(400, "parameter_invalid", f"{name} is a required parameter")
-                return None
-            try:
-                return int(v[0])
-            except ValueError:
-                raise _ApiError(400, "parameter_invalid", f"{name} must be a UNIX timestamp")
-        after = intparam("created_at_after", True)
-        before = intparam("created_at_before")
-        page = intparam("page") or 1
-        per_page = intparam("per_page") or self.activity_logs_page_size
-        if page < 1 or not 1 <= per_page <= self.page_size_cap:
-            raise _ApiError(400, "parameter_invalid", "invalid page or per_page")
-        logs = [r for r in self.ws.activity_logs
-                if r.created_at >= after and (before is None or r.created_at <= before)]
-        logs.sort(key=lambda r: (r.created_at, id_sort_key(r.id)), reverse=True)
-        total_pages = max(1, math.ceil(len(logs) / per_page))
-        chunk = logs[(page - 1) * per_page: page * per_page]
-        nxt = None
-        if page < total_pages:
-            params = {k: v[0] for k, v in query.items() if k != "page"}
-            params["page"] = page + 1
-            host = h.headers.get("Host") or f"{self.host}:{self.port}"
-            nxt = f"http://{host}/admins/activity_logs?{urlencode(params)}"
-        return {"type": "activity_log.list",
-                "pages": {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages,
-                          "next": nxt},
-                "activity_logs": [self.ws.render_activity_log(r) for r in chunk]}
-
-    def _scroll(self, param, commit):
-        ws = self.ws
-        now = time.monotonic()
-        st = ws._scroll
-        if st is not None and now - st["last"] > self.scroll_ttl:
-            if commit:
-                ws._scroll = None
-            st = None
-        if not param:
-            if st is not None:
-                raise _ApiError(400, "scroll_exists", "scroll already exists for this workspace")
-            if not ws.companies:
-                raise _ApiError(404, "company_not_found", "Company Not Found")
-            st = {"ids": sorted((r.id for r in ws.companies), key=id_sort_key), "pos": 0, "last": now,
-                  "param": None}
-        elif st is None or st["param"] != param:
-            raise _ApiError(404, "not_found", "scroll parameter not found")
-        page_ids = st["ids"][st["pos"]: st["pos"] + self.scroll_page_size]
-        new_param = str(uuid.uuid4())
-        if commit:
-            st["pos"] += len(page_ids)
-            st["last"] = now
-            st["param"] = new_param
-            ws._scroll = st if page_ids else None      # empty page: end of scroll, the param expires
-        data = [ws.render_company(ws.company_by_id[i]) for i in page_ids]
-        return {"type": "list", "data": data, "pages": None, "total_count": None, "scroll_param": new_param}
-
-    def _list_companies(self, query):
-        try:
-            page = int((query.get("page") or ["1"])[0])
-            per_page = int((query.get("per_page") or ["15"])[0])
-        except ValueError:
-            raise _ApiError(400, "parameter_invalid", "page and per_page must be integers")
-        if page < 1 or not 1 <= per_page <= 60:
-            raise _ApiError(400, "parameter_invalid", "per_page must be between 1 and 60")
-        comps = sorted(self.ws.companies, key=lambda r: (r.created_at, id_sort_key(r.id)), reverse=True)
-        reachable = comps[:LIST_COMPANIES_MAX]
-        total_pages = max(1, math.ceil(len(reachable) / per_page))
-        chunk = reachable[(page - 1) * per_page: page * per_page]
-        return {"type": "list", "data": [self.ws.render_company(r) for r in chunk],
-                "pages": {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages},
-                "total_count": len(comps)}
+    def _reset_stats(self, req: ApiRequest) -> dict:
+        self.reset_stats()
+        return {"ok": True}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
-from .data import Workspace
+from .workspace import Workspace
 from .server import EmulatorServer
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
+from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, render, running_emulator
 
 TOKEN = "test-token"
 H = {"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11", "Accept": "application/json"}
@@ -364,7 +364,7 @@ def test_conversation_parts_cap_and_total_count(emu):
     assert cp["type"] == "conversation_part.list" and cp["total_count"] == 530
     parts = cp["conversation_parts"]
     assert len(parts) == 500
-    assert [p["id"] for p in parts] == [str(p[0]) for p in big.parts[-500:]]
+    assert [p["id"] for p in parts] == [str(p.id) for p in big.parts[-500:]]
     times = [p["created_at"] for p in parts]
     assert times == sorted(times)
     assert all(p["type"] == "conversation_part" and "author" in p and "attachments" in p for p in parts)
@@ -378,7 +378,7 @@ def test_conversation_parts_cap_and_total_count(emu):
     assert after["conversation_parts"]["total_count"] == before["conversation_parts"]["total_count"] + 2
     # ground truth for parts = the 500 most recent of each conversation
     gt = ws.expected_ids("conversation_parts")
-    assert {p["id"] for p in parts} <= gt and str(big.parts[0][0]) not in gt
+    assert {p["id"] for p in parts} <= gt and str(big.parts[0].id) not in gt
     # deletion
     ws.delete_conversation(small.id)
     r = get(emu, f"/conversations/{small.id}")
@@ -520,9 +520,9 @@ def test_determinism():
                    "segments", "company_segments"):
         assert a.expected_ids(stream) == b.expected_ids(stream)
     assert a.expected_ids("contacts") != c.expected_ids("contacts")
-    assert a.render_contact(a.contacts[3]) == b.render_contact(b.contacts[3])
-    assert a.render_conversation(a.conversations[2], True) == b.render_conversation(b.conversations[2], True)
-    assert a.render_company(a.companies[4]) == b.render_company(b.companies[4])
+    assert render.contact(a, a.contacts[3]) == render.contact(b, b.contacts[3])
+    assert render.conversation(a, a.conversations[2], True) == render.conversation(b, b.conversations[2], True)
+    assert render.company(a, a.companies[4]) == render.company(b, b.companies[4])
     for ws in (a, c):
         for r in ws.contacts + ws.companies + ws.conversations + ws.tickets:
             assert r.created_at <= r.updated_at <= 1_700_000_000 - 3600

@@ -1,0 +1,92 @@
+"""The workspace's fixed lists: admins, teams, tags, ticket types and data attributes.
+
+They are built once, before the changing records, and never change afterwards. Functions that
+take ``rng`` draw from the workspace's generator: call them in the order ``Workspace`` does.
+"""
+from __future__ import annotations
+
+import random
+
+from .records import Admin, Tag, Team, TicketType
+from .vocabulary import (COMPANY_BUILTIN_ATTRS, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS, CONTACT_BUILTIN_ATTRS,
+                         CONTACT_CUSTOM_ATTRS, CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS, FIRST_NAMES,
+                         LAST_NAMES, TICKET_CATEGORIES, WORDS)
+
+JOB_TITLES = ["Support", "Success", "Engineer", "Founder", "Sales"]
+TICKET_TYPE_NAMES = ["Bug", "Feature request", "Question", "Incident", "Billing"]
+FIRST_CUSTOM_ATTRIBUTE_ID = 12001
+
+
+def make_admins(rng: random.Random, count: int, seed: int, app_id: str) -> list[Admin]:
+    admins = []
+    for i in range(count):
+        first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i * 7 + seed) % len(LAST_NAMES)]
+        email = f"{first.lower()}.{last.lower().replace(' ', '')}@{app_id}.admins.example"
+        job_title = rng.choice(JOB_TITLES)
+        away = rng.random() < 0.2
+        inbox_seat = rng.random() < 0.9
+        admins.append(Admin(id=str(990000 + i * 17), name=f"{first} {last}", email=email, job_title=job_title,
+                            away_mode_enabled=away, away_mode_reassign=False, has_inbox_seat=inbox_seat,
+                            team_ids=[]))
+    return admins
+
+
+def make_teams(rng: random.Random, count: int, admins: list[Admin]) -> list[Team]:
+    """Teams of random admins; each member admin gets the team's id in its ``team_ids``."""
+    teams = []
+    for i in range(count):
+        n = len(admins)
+        members = sorted({rng.randrange(max(1, n)) for _ in range(max(1, n // 2))}) if n else []
+        team = Team(id=str(814000 + i * 3), name=f"Team {COMPANY_WORDS[i % len(COMPANY_WORDS)]}",
+                    admin_ids=[int(admins[m].id) for m in members])
+        for m in members:
+            admins[m].team_ids.append(int(team.id))
+        teams.append(team)
+    return teams
+
+
+def make_tags(count: int) -> list[Tag]:
+    return [Tag(id=str(170000 + i * 11), name=f"tag-{WORDS[i % len(WORDS)]}-{i}") for i in range(count)]
+
+
+def make_ticket_types(count: int, app_id: str, app_created_at: int) -> list[TicketType]:
+    """At least one ticket type: every ticket has one."""
+    return [TicketType(id=str(30 + i), category=TICKET_CATEGORIES[i % 3], name=TICKET_TYPE_NAMES[i % 5],
+                       description="Generated ticket type", icon="🎟", workspace_id=app_id, archived=False,
+                       created_at=app_created_at + i * 1000, updated_at=app_created_at + i * 1000)
+            for i in range(max(1, count))]
+
+
+def make_data_attributes(app_created_at: int, admins: list[Admin]) -> dict[str, list[dict]]:
+    """Per model, the data attributes as Intercom lists them: built-in ones first (no id), then
+    custom ones (integer ids, numbered across models)."""
+    out: dict[str, list[dict]] = {}
+    next_id = FIRST_CUSTOM_ATTRIBUTE_ID
+    for model, builtins, customs in (("contact", CONTACT_BUILTIN_ATTRS, CONTACT_CUSTOM_ATTRS),
+                                     ("company", COMPANY_BUILTIN_ATTRS, COMPANY_CUSTOM_ATTRS),
+                                     ("conversation", CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS)):
+        out[model] = [_builtin_attribute(model, name, data_type) for name, data_type in builtins]
+        for name, data_type in customs:
+            out[model].append(_custom_attribute(model, name, data_type, next_id, app_created_at, admins))
+            next_id += 1
+    return out
+
+
+def _builtin_attribute(model: str, name: str, data_type: str) -> dict:
+    return {"type": "data_attribute", "name": name.split(".")[-1], "full_name": name,
+            "label": name.replace("_", " ").replace(".", " ").title(),
+            "description": f"Built-in {model} attribute {name}", "data_type": data_type, "model": model,
+            "api_writable": False, "ui_writable": False, "messenger_writable": False,
+            "custom": False, "archived": False}
+
+
+def _custom_attribute(model: str, name: str, data_type: str, attribute_id: int, app_created_at: int,
+                      admins: list[Admin]) -> dict:
+    return {"type": "data_attribute", "id": attribute_id, "model": model, "name": name,
+            "full_name": f"custom_attributes.{name}", "label": name.replace("_", " ").title(),
+            "description": f"Custom {model} attribute", "data_type": data_type,
+            "options": ["true", "false"] if data_type == "boolean" else None,
+            "api_writable": True, "ui_writable": True, "messenger_writable": False,
+            "custom": True, "archived": False, "created_at": app_created_at + attribute_id,
+            "updated_at": app_created_at + attribute_id,
+            "admin_id": admins[0].id if admins else None}

@@ -1,0 +1,161 @@
+"""The workspace's records: one small class per Intercom resource.
+
+A record holds only what ids, ordering, filtering, relations and change tracking need. The rest
+of what Intercom returns (names, e-mails, bodies, custom attributes ...) is derived from
+``(seed, resource, idx, rev)`` when the record is rendered (``render.py``), so a workspace of
+300,000 contacts stays small: the classes have ``__slots__`` and relations are tuples of indexes
+into the workspace's lists.
+
+Common fields: ``idx`` is the record's position in its list (it seeds its rendered content),
+``version`` the workspace version of its last change (``Workspace.changed_ids``), ``rev`` how
+many times it was updated (each update renders new content).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+PART_CAP = 500      # Intercom returns only the 500 most recent parts of a conversation or ticket
+NONE = -1           # an index field's value when there is no related record
+
+
+def id_sort_key(id_: str) -> tuple[int, str]:
+    """Ids sort numerically when numeric-looking strings, lexicographically within equal length."""
+    return (len(id_), id_)
+
+
+def hex24(seed: int, kind: str, idx: int) -> str:
+    """A 24-hex id (contacts, companies, segments, the app), stable for (seed, kind, idx)."""
+    return hashlib.md5(f"{seed}:{kind}:{idx}".encode()).hexdigest()[:24]
+
+
+# ------------------------------------------------------------------ fixed lists (never change)
+@dataclass(slots=True, eq=False)
+class Admin:
+    id: str
+    name: str
+    email: str
+    job_title: str
+    away_mode_enabled: bool
+    away_mode_reassign: bool
+    has_inbox_seat: bool
+    team_ids: list[int]
+
+
+@dataclass(slots=True, eq=False)
+class Team:
+    id: str
+    name: str
+    admin_ids: list[int]
+
+
+@dataclass(slots=True, frozen=True)
+class Tag:
+    id: str
+    name: str
+
+
+@dataclass(slots=True, frozen=True)
+class TicketType:
+    id: str
+    category: str
+    name: str
+    description: str
+    icon: str
+    workspace_id: str
+    archived: bool
+    created_at: int
+    updated_at: int
+
+
+# ------------------------------------------------------------------------- changing records
+@dataclass(slots=True, eq=False)
+class Segment:
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    person_type: str            # "user" or "contact"
+    member_count: int           # rendered as ``count`` with include_count=true
+    version: int = 0
+    rev: int = 0
+    deleted: ClassVar[bool] = False     # segments are never deleted here
+
+
+@dataclass(slots=True, eq=False)
+class Company:
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    segment_indexes: tuple[int, ...]
+    tag_indexes: tuple[int, ...]
+    version: int = 0
+    rev: int = 0
+    deleted: ClassVar[bool] = False     # companies are never deleted here
+
+
+@dataclass(slots=True, eq=False)
+class Contact:
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    searchable_at: float        # search finds the contact from this time on (Intercom's index delay)
+    company_indexes: tuple[int, ...]
+    tag_indexes: tuple[int, ...]
+    note_count: int
+    version: int = 0
+    rev: int = 0
+    deleted: ClassVar[bool] = False     # contacts are never deleted here
+
+
+class Part(NamedTuple):
+    """A conversation or ticket part (a tuple: conversations with 600 parts stay cheap)."""
+    id: int
+    created_at: int
+    updated_at: int
+    version: int
+    type_index: int             # index into vocabulary.PART_TYPES
+    admin_index: int            # the admin who wrote it, or NONE: the conversation's contact did
+    salt: int                   # seeds the rendered body and attachments
+
+
+@dataclass(slots=True, eq=False)
+class Conversation:
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    contact_index: int          # or NONE
+    admin_index: int            # the assignee, or NONE
+    tag_indexes: tuple[int, ...]
+    parts: list[Part]
+    version: int = 0
+    rev: int = 0
+    deleted: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Ticket:
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    contact_index: int          # or NONE
+    ticket_type_index: int
+    parts: list[Part]
+    version: int = 0
+    rev: int = 0
+    deleted: ClassVar[bool] = False     # tickets are never deleted here
+
+
+@dataclass(slots=True, eq=False)
+class ActivityLog:
+    idx: int
+    id: str
+    created_at: int
+    admin_index: int            # the admin who performed it (modulo the number of admins)
+    activity_type_index: int    # index into vocabulary.ACTIVITY_TYPES
+    version: int = 0

@@ -1,0 +1,245 @@
+"""Intercom's REST endpoints over a Workspace: the route table, then one handler per route.
+
+A handler gets the request and the path's ``{id}`` values and returns the JSON answer (status
+200), or raises ``ApiError``. Handlers run under the workspace lock.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlencode
+
+from . import render
+from .records import id_sort_key
+from .replies import ApiError, not_found
+from .scroll import CompaniesScroll
+from .search import SearchCache, SearchError, run_search
+from .workspace import Workspace
+
+LIST_COMPANIES_MAX = 10_000         # GET /companies cannot reach further than this
+LIST_COMPANIES_PER_PAGE_MAX = 60
+DATA_ATTRIBUTE_MODELS = ("contact", "company", "conversation")
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]] = field(default_factory=dict)
+    body: object = None
+    body_invalid: bool = False      # a body was sent but is not JSON
+    host: str = ""                  # the Host header (or the server's address): absolute links use it
+    commit: bool = True             # False: answer without changing state (a truncated answer)
+
+    @property
+    def segments(self) -> list[str]:
+        return [p for p in self.path.split("/") if p]
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str                       # "/companies/{id}/segments": "{id}" matches any one segment
+    handler: Callable[..., object]
+
+    def match(self, method: str, segments: list[str]) -> list[str] | None:
+        """The ``{id}`` values if this route serves the request, else None."""
+        pattern = self.path.strip("/").split("/")
+        if method != self.method or len(segments) != len(pattern):
+            return None
+        ids = []
+        for want, got in zip(pattern, segments):
+            if want == "{id}":
+                ids.append(got)
+            elif want != got:
+                return None
+        return ids
+
+
+class IntercomApi:
+    def __init__(self, ws: Workspace, scroll: CompaniesScroll, page_size_cap: int = 150,
+                 activity_logs_page_size: int = 50):
+        self.ws = ws
+        self.scroll = scroll
+        self.page_size_cap = page_size_cap
+        self.activity_logs_page_size = activity_logs_page_size
+        self.search_cache = SearchCache()
+        # First match wins: fixed paths come before the "{id}" paths they would also match.
+        self.routes = (
+            Route("GET", "/me", self.me),
+            Route("GET", "/admins", self.admins),
+            Route("GET", "/admins/activity_logs", self.activity_logs),
+            Route("GET", "/admins/{id}", self.admin),
+            Route("GET", "/teams", self.teams),
+            Route("GET", "/tags", self.tags),
+            Route("GET", "/segments", self.segments),
+            Route("GET", "/data_attributes", self.data_attributes),
+            Route("GET", "/companies/scroll", self.companies_scroll),
+            Route("GET", "/companies", self.companies),
+            Route("GET", "/companies/{id}", self.company),
+            Route("GET", "/companies/{id}/segments", self.company_segments),
+            Route("GET", "/contacts/{id}", self.contact),
+            Route("POST", "/contacts/search", functools.partial(self.search, "contacts")),
+            Route("GET", "/conversations/{id}", self.conversation),
+            Route("POST", "/conversations/search", functools.partial(self.search, "conversations")),
+            Route("GET", "/tickets/{id}", self.ticket),
+            Route("POST", "/tickets/search", functools.partial(self.search, "tickets")),
+            Route("GET", "/ticket_types", self.ticket_types),
+        )
+
+    def answer(self, req: ApiRequest) -> object:
+        segments = req.segments
+        with self.ws.lock:
+            for route in self.routes:
+                ids = route.match(req.method, segments)
+                if ids is not None:
+                    return route.handler(req, *ids)
+            raise not_found()
+
+    # --------------------------------------------------------------- admins, teams, tags, lists
+    def me(self, req: ApiRequest) -> dict:
+        if not self.ws.admins:
+            raise not_found()
+        return render.admin(self.ws, self.ws.admins[0], with_app=True)
+
+    def admins(self, req: ApiRequest) -> dict:
+        return {"type": "admin.list", "admins": [render.admin(self.ws, a) for a in self.ws.admins]}
+
+    def admin(self, req: ApiRequest, admin_id: str) -> dict:
+        for a in self.ws.admins:
+            if a.id == admin_id:
+                return render.admin(self.ws, a)
+        raise not_found("admin_not_found", "Admin not found")
+
+    def teams(self, req: ApiRequest) -> dict:
+        return {"type": "team.list", "teams": [render.team(t) for t in self.ws.teams]}
+
+    def tags(self, req: ApiRequest) -> dict:
+        return {"type": "list", "data": [render.tag(self.ws, i) for i in range(len(self.ws.tags))]}
+
+    def segments(self, req: ApiRequest) -> dict:
+        include_count = (req.param("include_count", "false") or "").lower() == "true"
+        return {"type": "segment.list", "segments": [render.segment(r, include_count) for r in self.ws.segments],
+                "pages": {}}
+
+    def data_attributes(self, req: ApiRequest) -> dict:
+        model = req.param("model")
+        if model is None:
+            data = [a for m in DATA_ATTRIBUTE_MODELS for a in render.data_attributes(self.ws, m)]
+        elif model in DATA_ATTRIBUTE_MODELS:
+            data = render.data_attributes(self.ws, model)
+        else:
+            raise ApiError(400, "parameter_invalid", "model must be one of contact, company, conversation")
+        return {"type": "list", "data": data}
+
+    def ticket_types(self, req: ApiRequest) -> dict:
+        return {"type": "list", "data": [render.ticket_type(t) for t in self.ws.ticket_types]}
+
+    def activity_logs(self, req: ApiRequest) -> dict:
+        """Newest first; bounds are inclusive: created_at_after <= created_at <= created_at_before.
+        ``pages.next`` is an absolute link (Host header), null on the last page."""
+        after = _int_param(req, "created_at_after", required=True)
+        before = _int_param(req, "created_at_before")
+        page = _int_param(req, "page") or 1
+        per_page = _int_param(req, "per_page") or self.activity_logs_page_size
+        if page < 1 or not 1 <= per_page <= self.page_size_cap:
+            raise ApiError(400, "parameter_invalid", "invalid page or per_page")
+        logs = [r for r in self.ws.activity_logs
+                if r.created_at >= after and (before is None or r.created_at <= before)]
+        logs.sort(key=lambda r: (r.created_at, id_sort_key(r.id)), reverse=True)
+        total_pages = max(1, math.ceil(len(logs) / per_page))
+        chunk = logs[(page - 1) * per_page: page * per_page]
+        next_link = None
+        if page < total_pages:
+            params = {k: v[0] for k, v in req.query.items() if k != "page"}
+            params["page"] = page + 1
+            next_link = f"http://{req.host}/admins/activity_logs?{urlencode(params)}"
+        return {"type": "activity_log.list",
+                "pages": {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages,
+                          "next": next_link},
+                "activity_logs": [render.activity_log(self.ws, r) for r in chunk]}
+
+    # ------------------------------------------------------------------------------ companies
+    def companies_scroll(self, req: ApiRequest) -> dict:
+        param = req.param("scroll_param")
+        if param:
+            page = self.scroll.next_page(param, commit=req.commit)
+        else:
+            page = self.scroll.open(sorted((r.id for r in self.ws.companies), key=id_sort_key), commit=req.commit)
+        data = [render.company(self.ws, self.ws.company_by_id[i]) for i in page.ids]
+        return {"type": "list", "data": data, "pages": None, "total_count": None, "scroll_param": page.param}
+
+    def companies(self, req: ApiRequest) -> dict:
+        """Newest first, and no further than the first 10,000 companies."""
+        try:
+            page = int(req.param("page", "1"))
+            per_page = int(req.param("per_page", "15"))
+        except ValueError:
+            raise ApiError(400, "parameter_invalid", "page and per_page must be integers")
+        if page < 1 or not 1 <= per_page <= LIST_COMPANIES_PER_PAGE_MAX:
+            raise ApiError(400, "parameter_invalid", "per_page must be between 1 and 60")
+        newest_first = sorted(self.ws.companies, key=lambda r: (r.created_at, id_sort_key(r.id)), reverse=True)
+        reachable = newest_first[:LIST_COMPANIES_MAX]
+        total_pages = max(1, math.ceil(len(reachable) / per_page))
+        chunk = reachable[(page - 1) * per_page: page * per_page]
+        return {"type": "list", "data": [render.company(self.ws, r) for r in chunk],
+                "pages": {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages},
+                "total_count": len(newest_first)}
+
+    def company(self, req: ApiRequest, company_id: str) -> dict:
+        return render.company(self.ws, self._company(company_id))
+
+    def company_segments(self, req: ApiRequest, company_id: str) -> dict:
+        r = self._company(company_id)
+        return {"type": "list", "data": [render.segment(self.ws.segments[s]) for s in r.segment_indexes]}
+
+    def _company(self, company_id: str):
+        r = self.ws.company_by_id.get(company_id)
+        if r is None:
+            raise not_found("company_not_found", "Company Not Found")
+        return r
+
+    # ------------------------------------------------------------ contacts, conversations, tickets
+    def contact(self, req: ApiRequest, contact_id: str) -> dict:
+        r = self.ws.contact_by_id.get(contact_id)
+        if r is None:
+            raise not_found()
+        return render.contact(self.ws, r)
+
+    def conversation(self, req: ApiRequest, conversation_id: str) -> dict:
+        r = self.ws.conversation_by_id.get(conversation_id)
+        if r is None or r.deleted:
+            raise not_found()
+        return render.conversation(self.ws, r, with_parts=True)
+
+    def ticket(self, req: ApiRequest, ticket_id: str) -> dict:
+        r = self.ws.ticket_by_id.get(ticket_id)
+        if r is None:
+            raise not_found()
+        return render.ticket(self.ws, r, with_parts=True)
+
+    def search(self, stream: str, req: ApiRequest) -> dict:
+        if req.body_invalid:
+            raise ApiError(400, "bad_request", "Request body is not valid JSON")
+        try:
+            return run_search(self.ws, stream, req.body, self.search_cache, self.page_size_cap)
+        except SearchError as e:
+            raise ApiError(e.status, e.code, e.message)
+
+
+def _int_param(req: ApiRequest, name: str, required: bool = False) -> int | None:
+    value = req.param(name)
+    if value is None or value == "":
+        if required:
+            raise ApiError(400, "parameter_invalid", f"{name} is a required parameter")
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, "parameter_invalid", f"{name} must be a UNIX timestamp")

@@ -1,0 +1,33 @@
+"""How big a generated workspace is, and the named presets (CLI ``--preset``, tests, benchmarks)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class WorkspaceSizes:
+    admins: int = 5
+    teams: int = 3
+    tags: int = 12
+    segments: int = 6
+    companies: int = 120
+    company_segments_per_company: int = 2
+    contacts: int = 400
+    conversations: int = 150
+    parts_per_conversation: int = 8
+    activity_logs: int = 300
+    tickets: int = 60
+    conversations_over_part_cap: int = 1   # conversations with more than PART_CAP parts
+    parts_over_part_cap: int = 620        # parts in each of those conversations
+    ticket_parts_per_ticket: int = 3
+    ticket_types: int = 3
+
+
+PRESETS: dict[str, WorkspaceSizes] = {
+    "small": WorkspaceSizes(),
+    "demo": WorkspaceSizes(admins=6, teams=3, tags=15, segments=8, companies=300, contacts=500,
+                           conversations=300, parts_per_conversation=6, activity_logs=400, tickets=200),
+    "benchmark": WorkspaceSizes(admins=20, teams=6, tags=40, segments=12, companies=2000, contacts=20000,
+                                conversations=5000, parts_per_conversation=8, activity_logs=2000,
+                                tickets=500, conversations_over_part_cap=2),
+}

@@ -1,0 +1,397 @@
+"""A deterministic Intercom workspace: generation, changes, and the ground truth a sync must reach.
+
+Generation draws every record from one generator seeded with ``seed``, in a fixed order, so a
+seed (and ``anchor_time``) always gives the same workspace. Changes (``update_*``, ``add_*``,
+``mutate_random``) bump ``version`` and stamp the records they touch with it.
+
+Every public method takes ``self.lock`` (an RLock); the HTTP server holds the same lock while it
+reads workspace state.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+from . import catalog
+from .records import (NONE, PART_CAP, ActivityLog, Company, Contact, Conversation, Part, Segment, Ticket, hex24,
+                      id_sort_key)
+from .sizes import WorkspaceSizes
+from .vocabulary import ACTIVITY_TYPES, DAY, PART_TYPES
+
+INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "conversations", "conversation_parts",
+                       "activity_logs", "tickets", "segments")
+FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes")
+ALL_STREAMS = FULL_STREAMS + INCREMENTAL_STREAMS
+FIRST_PART_ID = 10_000_000
+NEVER = -(1 << 62)          # a start date before every record
+
+
+class Workspace:
+    def __init__(self, seed: int = 1, sizes: WorkspaceSizes | None = None, span_days: int = 120,
+                 contacts_index_delay: float = 0.0, timezone_offset_hours: float = 0,
+                 anchor_time: int | None = None):
+        self.seed = seed
+        self.sizes = sizes or WorkspaceSizes()
+        self.span_days = span_days
+        self.contacts_index_delay = float(contacts_index_delay)
+        self.timezone_offset_hours = timezone_offset_hours
+        self.lock = threading.RLock()
+        self.version = 0
+        # anchor: "now" at generation time; generated timestamps lie in [anchor-span, anchor-1h]
+        self.anchor = int(anchor_time if anchor_time is not None else time.time())
+        self.app_id = hex24(seed, "app", 0)[:8]
+        self.app_created_at = self.anchor - (span_days + 30) * DAY
+        self._next_part_id = FIRST_PART_ID
+        self._generate()
+
+    # ------------------------------------------------------------------------------- time
+    def now(self) -> int:
+        return int(time.time())
+
+    def day_of(self, ts: float) -> int:
+        """Calendar day number of a unix time in the workspace time zone."""
+        return int((ts + self.timezone_offset_hours * 3600) // DAY)
+
+    # ------------------------------------------------------------------------- generation
+    def _generate(self) -> None:
+        s = self.sizes
+        rng = random.Random(self.seed)
+        t_start, t_end = self.anchor - self.span_days * DAY, self.anchor - 3600
+
+        def span(lo: int = t_start) -> tuple[int, int]:
+            """(created_at, updated_at): 70% of records were updated after their creation."""
+            c = rng.randint(lo, t_end)
+            u = rng.randint(c, t_end) if rng.random() < 0.7 else c
+            return c, u
+
+        self.admins = catalog.make_admins(rng, s.admins, self.seed, self.app_id)
+        self.teams = catalog.make_teams(rng, s.teams, self.admins)
+        self.tags = catalog.make_tags(s.tags)
+        self.ticket_types = catalog.make_ticket_types(s.ticket_types, self.app_id, self.app_created_at)
+        self.data_attributes = catalog.make_data_attributes(self.app_created_at, self.admins)
+
+        self.segments = [self._new_segment(rng, i, *span(self.app_created_at)) for i in range(s.segments)]
+        self.companies = [self._new_company(rng, i, *span()) for i in range(s.companies)]
+        self.company_by_id = {r.id: r for r in self.companies}
+        self.contacts = [self._new_contact(rng, i, *span()) for i in range(s.contacts)]
+        self.contact_by_id = {r.id: r for r in self.contacts}
+        self.conversations = []
+        for i in range(s.conversations):
+            n_parts = s.parts_over_part_cap if i < s.conversations_over_part_cap else s.parts_per_conversation
+            created = rng.randint(t_start, t_end - 3600)
+            self.conversations.append(self._new_conversation(rng, i, created, n_parts, t_end))
+        self.conversation_by_id = {r.id: r for r in self.conversations}
+        self.activity_logs = [self._new_activity_log(rng, i, rng.randint(t_start, t_end))
+                              for i in range(s.activity_logs)]
+        self.tickets = [self._new_ticket(rng, i, *span()) for i in range(s.tickets)]
+        self.ticket_by_id = {r.id: r for r in self.tickets}
+
+    # ---------------------------------------------------------------------- record factories
+    # Each draws from ``rng`` in a fixed order: generation and mutation replay it exactly.
+    def _sample_indexes(self, rng: random.Random, population: int, k: int) -> tuple[int, ...]:
+        return tuple(sorted(rng.sample(range(population), k)))
+
+    def _new_segment(self, rng: random.Random, i: int, created: int, updated: int) -> Segment:
+        return Segment(idx=i, id=hex24(self.seed, "segment", i), created_at=created, updated_at=updated,
+                       person_type="contact" if i % 3 else "user",
+                       member_count=rng.randint(0, max(1, self.sizes.contacts)))
+
+    def _company_segment_indexes(self, rng: random.Random) -> tuple[int, ...]:
+        k = min(self.sizes.company_segments_per_company, len(self.segments))
+        return self._sample_indexes(rng, len(self.segments), k) if k else ()
+
+    def _new_company(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Company:
+        segment_indexes = self._company_segment_indexes(rng)
+        n_tags = len(self.tags)
+        tag_indexes = self._sample_indexes(rng, n_tags, min(n_tags, rng.randint(0, 3)))
+        return Company(idx=i, id=hex24(self.seed, "company", i), created_at=created, updated_at=updated,
+                       segment_indexes=segment_indexes, tag_indexes=tag_indexes, version=version)
+
+    def _new_contact(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Contact:
+        n_companies = len(self.companies)
+        if n_companies and rng.random() < 0.8:
+            company_indexes = tuple(sorted({rng.randrange(n_companies) for _ in range(rng.randint(1, 2))}))
+        else:
+            company_indexes = ()
+        n_tags = len(self.tags)
+        # a few contacts carry more than 10 tags so that has_more is exercised
+        wanted = rng.choice((0, 0, 1, 2, 3)) if rng.random() > 0.02 else min(n_tags, 11 + rng.randint(0, 3))
+        tag_indexes = self._sample_indexes(rng, n_tags, min(n_tags, wanted)) if n_tags else ()
+        note_count = rng.choice((0, 0, 0, 1, 2, 12))
+        return Contact(idx=i, id=hex24(self.seed, "contact", i), created_at=created, updated_at=updated,
+                       searchable_at=updated, company_indexes=company_indexes, tag_indexes=tag_indexes,
+                       note_count=note_count, version=version)
+
+    def _new_part(self, rng: random.Random, created_at: int, version: int) -> Part:
+        part_id = self._next_part_id
+        self._next_part_id += 1
+        type_index = rng.randrange(len(PART_TYPES))
+        admin_index = rng.randrange(max(1, len(self.admins))) if rng.random() < 0.55 else NONE
+        return Part(part_id, created_at, created_at, version, type_index, admin_index, rng.randrange(1 << 30))
+
+    def _new_conversation(self, rng: random.Random, i: int, created: int, n_parts: int, latest: int,
+                          version: int = 0) -> Conversation:
+        """A conversation with ``n_parts`` parts written between ``created`` and ``latest``."""
+        contact_index = rng.randrange(len(self.contacts)) if self.contacts else NONE
+        admin_index = rng.randrange(len(self.admins)) if self.admins and rng.random() < 0.8 else NONE
+        n_tags = len(self.tags)
+        tag_indexes = self._sample_indexes(rng, n_tags, min(n_tags, rng.randint(0, 2)))
+        times = sorted(rng.randint(created, max(created, latest)) for _ in range(n_parts))
+        parts = [self._new_part(rng, t, version) for t in times]
+        return Conversation(idx=i, id=str(10_000 + i), created_at=created,
+                            updated_at=times[-1] if times else created, contact_index=contact_index,
+                            admin_index=admin_index, tag_indexes=tag_indexes, parts=parts, version=version)
+
+    def _new_activity_log(self, rng: random.Random, i: int, created_at: int, version: int = 0) -> ActivityLog:
+        admin_index = rng.randrange(max(1, len(self.admins)))
+        return ActivityLog(idx=i, id=str(5_000_000 + i), created_at=created_at, admin_index=admin_index,
+                           activity_type_index=rng.randrange(len(ACTIVITY_TYPES)), version=version)
+
+    def _new_ticket(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Ticket:
+        contact_index = rng.randrange(len(self.contacts)) if self.contacts else NONE
+        ticket_type_index = rng.randrange(len(self.ticket_types))
+        n = max(1, self.sizes.ticket_parts_per_ticket)
+        times = sorted([created] + [rng.randint(created, updated) for _ in range(n - 1)])
+        parts = [self._new_part(rng, t, version) for t in times]
+        return Ticket(idx=i, id=str(70_000 + i), created_at=created, updated_at=updated,
+                      contact_index=contact_index, ticket_type_index=ticket_type_index, parts=parts,
+                      version=version)
+
+    # ---------------------------------------------------------------------------- changes
+    def _bump(self) -> int:
+        self.version += 1
+        return self.version
+
+    def _find(self, table: dict, id_, what: str):
+        r = table.get(str(id_))
+        if r is None:
+            raise KeyError(f"unknown {what} {id_!r}")
+        return r
+
+    def _index_delay_from_now(self) -> float:
+        return time.time() + self.contacts_index_delay
+
+    def update_contact(self, contact_id, updated_at: int | None = None, searchable_at: float | None = None) -> str:
+        with self.lock:
+            r = self._find(self.contact_by_id, contact_id, "contact")
+            v = self._bump()
+            r.updated_at = int(updated_at if updated_at is not None else self.now())
+            r.created_at = min(r.created_at, r.updated_at)
+            r.searchable_at = searchable_at if searchable_at is not None else self._index_delay_from_now()
+            r.rev += 1
+            r.version = v
+            return r.id
+
+    def add_contact(self, updated_at: int | None = None, searchable_at: float | None = None) -> str:
+        with self.lock:
+            v = self._bump()
+            now = self.now()
+            u = int(updated_at if updated_at is not None else now)
+            rng = random.Random(f"{self.seed}:new-contact:{len(self.contacts)}")
+            r = self._new_contact(rng, len(self.contacts), min(u, now), u, v)
+            r.searchable_at = searchable_at if searchable_at is not None else self._index_delay_from_now()
+            self._append_contact(r)
+            return r.id
+
+    def update_company(self, company_id, updated_at: int | None = None) -> str:
+        with self.lock:
+            r = self._find(self.company_by_id, company_id, "company")
+            r.version = self._bump()
+            r.updated_at = int(updated_at if updated_at is not None else self.now())
+            r.created_at = min(r.created_at, r.updated_at)
+            r.rev += 1
+            return r.id
+
+    def add_company(self, updated_at: int | None = None) -> str:
+        with self.lock:
+            v = self._bump()
+            u = int(updated_at if updated_at is not None else self.now())
+            rng = random.Random(f"{self.seed}:new-company:{len(self.companies)}")
+            r = self._new_company(rng, len(self.companies), u, u, v)
+            self._append_company(r)
+            return r.id
+
+    def add_conversation(self, created_at: int | None = None, n_parts: int = 2) -> str:
+        with self.lock:
+            v = self._bump()
+            c = int(created_at if created_at is not None else self.now())
+            rng = random.Random(f"{self.seed}:new-conversation:{len(self.conversations)}")
+            r = self._new_conversation(rng, len(self.conversations), c, 0, c, v)
+            r.parts = [self._new_part(rng, c, v) for _ in range(max(1, n_parts))]
+            self._append_conversation(r)
+            return r.id
+
+    def add_conversation_parts(self, conversation_id, n: int = 1, at: int | None = None) -> list[str]:
+        with self.lock:
+            r = self._find(self.conversation_by_id, conversation_id, "conversation")
+            if r.deleted:
+                raise KeyError(f"conversation {conversation_id} is deleted")
+            v = self._bump()
+            t = int(at if at is not None else self.now())
+            rng = random.Random(f"{self.seed}:parts:{r.id}:{len(r.parts)}")
+            new = [self._new_part(rng, t, v) for _ in range(n)]
+            r.parts.extend(new)
+            r.updated_at = max(r.updated_at, t)
+            r.version = v
+            return [str(p.id) for p in new]
+
+    def update_conversation(self, conversation_id, updated_at: int | None = None) -> str:
+        with self.lock:
+            r = self._find(self.conversation_by_id, conversation_id, "conversation")
+            r.version = self._bump()
+            r.updated_at = int(updated_at if updated_at is not None else self.now())
+            r.rev += 1
+            return r.id
+
+    def delete_conversation(self, conversation_id) -> None:
+        with self.lock:
+            r = self._find(self.conversation_by_id, conversation_id, "conversation")
+            r.version = self._bump()
+            r.deleted = True
+
+    def add_activity_log(self, created_at: int | None = None) -> str:
+        with self.lock:
+            v = self._bump()
+            c = int(created_at if created_at is not None else self.now())
+            rng = random.Random(f"{self.seed}:new-log:{len(self.activity_logs)}")
+            r = self._new_activity_log(rng, len(self.activity_logs), c, v)
+            self.activity_logs.append(r)
+            return r.id
+
+    def update_ticket(self, ticket_id, updated_at: int | None = None) -> str:
+        with self.lock:
+            r = self._find(self.ticket_by_id, ticket_id, "ticket")
+            r.version = self._bump()
+            r.updated_at = int(updated_at if updated_at is not None else self.now())
+            r.rev += 1
+            return r.id
+
+    def _append_contact(self, r: Contact) -> None:
+        self.contacts.append(r)
+        self.contact_by_id[r.id] = r
+
+    def _append_company(self, r: Company) -> None:
+        self.companies.append(r)
+        self.company_by_id[r.id] = r
+
+    def _append_conversation(self, r: Conversation) -> None:
+        self.conversations.append(r)
+        self.conversation_by_id[r.id] = r
+
+    def mutate_random(self, rng: random.Random, fraction: float = 0.1) -> dict[str, int]:
+        """Change a random subset of every incremental stream, as one mutation (one version step).
+        Returns how many records of each stream it created or changed."""
+        with self.lock:
+            v = self._bump()
+            now = self.now()
+
+            def pick(seq: list) -> list:
+                if not seq or fraction <= 0:
+                    return []
+                return rng.sample(seq, min(len(seq), max(1, int(round(fraction * len(seq))))))
+
+            def n_new(n: int) -> int:
+                return max(1, int(round(fraction * n * 0.25))) if fraction > 0 else 0
+
+            def touch(r) -> None:
+                r.rev, r.version, r.updated_at = r.rev + 1, v, now
+
+            summary = {}
+            for r in pick(self.contacts):
+                r.updated_at, r.searchable_at, r.rev, r.version = now, self._index_delay_from_now(), r.rev + 1, v
+            for _ in range(n_new(len(self.contacts))):
+                r = self._new_contact(rng, len(self.contacts), now, now, v)
+                r.searchable_at = self._index_delay_from_now()
+                self._append_contact(r)
+            summary["contacts"] = sum(1 for r in self.contacts if r.version == v)
+
+            for r in pick(self.companies):
+                touch(r)
+                if self.segments and rng.random() < 0.3:
+                    r.segment_indexes = self._company_segment_indexes(rng)
+            for _ in range(n_new(len(self.companies))):
+                self._append_company(self._new_company(rng, len(self.companies), now, now, v))
+            summary["companies"] = sum(1 for r in self.companies if r.version == v)
+
+            live = [r for r in self.conversations if not r.deleted]
+            new_parts = 0
+            for r in pick(live):
+                touch(r)
+                if rng.random() < 0.7:
+                    n = rng.randint(1, 3)
+                    r.parts.extend(self._new_part(rng, now, v) for _ in range(n))
+                    new_parts += n
+            for _ in range(n_new(len(live))):
+                r = self._new_conversation(rng, len(self.conversations), now, 0, now, v)
+                r.parts = [self._new_part(rng, now, v) for _ in range(rng.randint(1, 3))]
+                new_parts += len(r.parts)
+                self._append_conversation(r)
+            summary["conversations"] = sum(1 for r in self.conversations if r.version == v)
+            summary["conversation_parts"] = new_parts
+
+            for r in pick(self.tickets):
+                touch(r)
+            summary["tickets"] = sum(1 for r in self.tickets if r.version == v)
+            for r in pick(self.segments):
+                touch(r)
+            summary["segments"] = sum(1 for r in self.segments if r.version == v)
+
+            k = n_new(len(self.activity_logs) * 4)
+            for _ in range(k):
+                self.activity_logs.append(self._new_activity_log(rng, len(self.activity_logs), now, v))
+            summary["activity_logs"] = k
+            return summary
+
+    # ----------------------------------------------------------------------- ground truth
+    def expected_ids(self, stream: str, start_date: int | None = None) -> set:
+        """Primary keys a complete sync of ``stream`` must emit (start_date inclusive)."""
+        sd = start_date if start_date is not None else NEVER
+        with self.lock:
+            match stream:
+                case "admins" | "teams" | "tags":
+                    return {r.id for r in getattr(self, stream)}
+                case "company_attributes":
+                    return {a["full_name"] for a in self.data_attributes["company"]}
+                case "contact_attributes":
+                    return {a["full_name"] for a in self.data_attributes["contact"]}
+                case "segments" | "companies" | "contacts" | "tickets":
+                    return {r.id for r in getattr(self, stream) if r.updated_at >= sd}
+                case "company_segments":
+                    return {(r.id, self.segments[s].id) for r in self.companies if r.updated_at >= sd
+                            for s in r.segment_indexes}
+                case "conversations":
+                    return {r.id for r in self.conversations if not r.deleted and r.updated_at >= sd}
+                case "conversation_parts":
+                    return {str(p.id) for r in self.conversations if not r.deleted and r.updated_at >= sd
+                            for p in r.parts[-PART_CAP:]}
+                case "activity_logs":
+                    return {r.id for r in self.activity_logs if r.created_at >= sd}
+            raise KeyError(f"unknown stream {stream!r}")
+
+    def changed_ids(self, stream: str, since_version: int) -> set:
+        """Keys of records created/changed in a mutation with version > since_version."""
+        sv = since_version
+        with self.lock:
+            match stream:
+                case _ if stream in FULL_STREAMS:
+                    return set()
+                case "segments" | "companies" | "contacts" | "activity_logs" | "tickets":
+                    return {r.id for r in getattr(self, stream) if r.version > sv}
+                case "company_segments":
+                    return {(r.id, self.segments[s].id) for r in self.companies if r.version > sv
+                            for s in r.segment_indexes}
+                case "conversations":
+                    return {r.id for r in self.conversations if not r.deleted and r.version > sv}
+                case "conversation_parts":
+                    return {str(p.id) for r in self.conversations if not r.deleted
+                            for p in r.parts[-PART_CAP:] if p.version > sv}
+            raise KeyError(f"unknown stream {stream!r}")
+
+    def ground_truth(self, start_date: int | None = None) -> dict[str, list]:
+        """Every stream's expected keys, sorted (company_segments as [company_id, segment_id] pairs)."""
+        out = {}
+        for s in ALL_STREAMS:
+            ids = self.expected_ids(s, start_date)
+            out[s] = sorted([list(x) for x in ids]) if s == "company_segments" else sorted(ids, key=id_sort_key)
+        return out
