@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from conftest import SMALL
-from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
+from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
 from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli
 
 SCROLL_PATH = "/companies/scroll"
@@ -55,25 +55,22 @@ def _has_param(record: Any) -> bool:
 def _fault_on_nth_continuation(server: EmulatorServer, kind: str, nth: int = 1) -> Dict[str, int]:
     """Make the ``nth`` scroll request that carries a scroll_param (a later page) fail with ``kind``.
 
-    Wraps the server's request entry point on this instance only: when the targeted request
-    arrives, a one-shot fault for the scroll path is registered just before the server picks
-    faults for that same request. Only one scroll is open at a time, so no other request can
-    take it.
+    Watches the requests as they arrive (``on_request``): when the targeted request arrives, a
+    one-shot fault for the scroll path is registered just before the server picks faults for
+    that same request. Only one scroll is open at a time, so no other request can take it.
     """
     seen = {"continuations": 0, "injected": 0}
-    original = server._api
     lock = threading.Lock()
 
-    def api(h, rec, path, query, *args):
-        if path == SCROLL_PATH and (query.get("scroll_param") or [""])[0]:
+    def watch(request: RequestRecord) -> None:
+        if request.path == SCROLL_PATH and (request.query.get("scroll_param") or [""])[0]:
             with lock:
                 seen["continuations"] += 1
                 if seen["continuations"] == nth:
                     server.inject_fault(r"^/companies/scroll$", kind, times=1)
                     seen["injected"] += 1
-        return original(h, rec, path, query, *args)
 
-    server._api = api
+    server.on_request(watch)
     return seen
 
 
@@ -131,17 +128,15 @@ def test_scroll_exists_waits_for_the_other_scroll_to_expire() -> None:
 @pytest.mark.xfail(strict=True, reason=RESTART_LIMIT_BUG)
 def test_two_scroll_restarts_in_one_sync(workspace: Workspace, emulator: EmulatorServer) -> None:
     """Expiry of the 2nd page, then again of the 2nd page of the restarted scroll."""
-    original = emulator._api
     continuations = {"n": 0}
 
-    def api(h, rec, path, query, *args):
-        if path == SCROLL_PATH and (query.get("scroll_param") or [""])[0]:
+    def watch(request: RequestRecord) -> None:
+        if request.path == SCROLL_PATH and (request.query.get("scroll_param") or [""])[0]:
             continuations["n"] += 1
             if continuations["n"] in (1, 3):
                 emulator.inject_fault(r"^/companies/scroll$", "scroll_expired", times=1)
-        return original(h, rec, path, query, *args)
 
-    emulator._api = api
+    emulator.on_request(watch)
     run = _read(emulator, ["companies"])
     assert emulator.stats()["faults_injected"] == 2, emulator.stats()
     _assert_complete(run, workspace, "companies")
@@ -160,15 +155,13 @@ def test_empty_workspace_companies_succeeds_with_no_records() -> None:
 def test_companies_and_company_segments_never_hold_two_scrolls(workspace: Workspace, emulator: EmulatorServer) -> None:
     # Watch every scroll answer (how many companies it carried) without changing it.
     answers: List[Dict[str, Any]] = []
-    original_scroll = emulator._scroll
 
-    def observed_scroll(param: Optional[str], commit: bool) -> Dict[str, Any]:
-        at = time.time()
-        out = original_scroll(param, commit)
-        answers.append({"param": param, "n": len(out["data"]), "at": at})
-        return out
+    def observed_scroll(request: RequestRecord, out: Any) -> None:
+        if request.path == SCROLL_PATH:
+            param: Optional[str] = (request.query.get("scroll_param") or [None])[0]
+            answers.append({"param": param, "n": len(out["data"]), "at": time.time()})
 
-    emulator._scroll = observed_scroll
+    emulator.on_answer(observed_scroll)
 
     run = _read(emulator, ["companies", "company_segments"])
 

@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterator
 import pytest
 
 from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, file_args, run_cli
-from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
+from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
 
 INCREMENTAL = ["companies", "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets"]
 FULL_REFRESH = ["admins", "teams", "tags", "segments", "company_attributes", "contact_attributes"]
@@ -92,14 +92,11 @@ def vanishing_conversation(compact_workspace: Workspace) -> Iterator[Dict[str, A
     """An emulator where one conversation is deleted after search lists it, just before its fetch."""
     victim = sorted(compact_workspace.expected_ids("conversations", START_TS))[3]
     with running_emulator(compact_workspace, token="tok-vanish") as server:
-        dispatch = server._dispatch
-
-        def delete_then_dispatch(h: Any, path: str, *args: Any, **kwargs: Any) -> Any:
-            if path == f"/conversations/{victim}":
+        def delete_before_fetch(request: RequestRecord) -> None:
+            if request.path == f"/conversations/{victim}":
                 compact_workspace.delete_conversation(victim)
-            return dispatch(h, path, *args, **kwargs)
 
-        server._dispatch = delete_then_dispatch  # type: ignore[method-assign]
+        server.on_request(delete_before_fetch)
         yield {"server": server, "victim": victim}
 
 
