@@ -18,6 +18,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import InitVar, dataclass, field
@@ -689,19 +690,31 @@ class _PassOutcome:
     ending: str = ""
 
 
-class ScrollChannel:
-    """The companies (id and updated_at) that one scroll reading has found, for a stream that
-    partitions by company (company_segments) and reads them while they arrive."""
+class SpillQueue:
+    """A first-in first-out queue of JSON records between one reading thread and one reader, held
+    in memory up to ``memory_records`` and in a temporary file beyond: a reader that starts late or
+    falls behind costs disk, not memory, and never makes the reading wait."""
 
-    def __init__(self) -> None:
-        self._entries: Deque[Dict[str, Any]] = collections.deque()
+    def __init__(self, memory_records: int = 2_000) -> None:
+        self._memory: Deque[Any] = collections.deque()
+        self._limit = memory_records
+        self._spill: Optional[Any] = None  # temporary file of JSON lines, once the memory is full
+        self._spilled = self._read_back = 0
         self._ready = threading.Condition()
         self._finished = False
         self._error: Optional[BaseException] = None
 
-    def publish(self, companies: Iterable[Mapping[str, Any]]) -> None:
+    def put(self, records: Iterable[Any]) -> None:
         with self._ready:
-            self._entries.extend({"id": company.get("id"), "updated_at": company.get("updated_at")} for company in companies)
+            for record in records:
+                if self._spill is None and len(self._memory) < self._limit:
+                    self._memory.append(record)
+                    continue
+                if self._spill is None:
+                    self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
+                self._spill.seek(0, os.SEEK_END)
+                self._spill.write(json.dumps(record) + "\n")
+                self._spilled += 1
             self._ready.notify_all()
 
     def finish(self, error: Optional[BaseException] = None) -> None:
@@ -709,40 +722,92 @@ class ScrollChannel:
             self._finished, self._error = True, error
             self._ready.notify_all()
 
-    def companies(self, waiting_for: str, heartbeat_seconds: float = 30.0) -> Iterator[Dict[str, Any]]:
+    def batches(self, waiting_for: str, heartbeat_seconds: float = 30.0) -> Iterator[List[Any]]:
         waited = 0.0
         while True:
             with self._ready:
-                if not self._entries and not self._finished:
+                while not self._memory and self._read_back == self._spilled and not self._finished:
                     if not self._ready.wait(timeout=heartbeat_seconds):
                         waited += heartbeat_seconds
                         LOGGER.info(f"Waiting for {waiting_for} ({waited:.0f} s so far).")
-                        continue
-                if self._entries:
-                    batch = list(self._entries)
-                    self._entries.clear()
-                elif self._error is not None:
-                    raise self._error
-                else:
+                batch = self._take()
+                if not batch and self._finished:
+                    if self._error is not None:
+                        raise self._error
                     return
             waited = 0.0
-            yield from batch
+            yield batch
+
+    def _take(self) -> List[Any]:
+        if self._memory:
+            batch = list(self._memory)
+            self._memory.clear()
+            return batch
+        if self._spill is None or self._read_back == self._spilled:
+            return []
+        self._spill.seek(0)
+        batch = [json.loads(line) for line in self._spill]
+        self._read_back += len(batch)
+        self._spill.close()  # everything spilled is read back: memory first again
+        self._spill, self._spilled, self._read_back = None, 0, 0
+        return batch
 
 
-class _ScrollChannels:
-    """One channel per workspace (API host and token) and process: the companies stream's reading
-    feeds company_segments when a sync reads both."""
+def _company_partition(company: Mapping[str, Any]) -> Dict[str, Any]:
+    return {"id": company.get("id"), "updated_at": company.get("updated_at")}
+
+
+class SharedScrollReading:
+    """One reading of the companies scroll for every stream of a sync that needs it: the
+    companies stream takes whole companies (role ``records``), company_segments their id and
+    updated_at (role ``partitions``). It reads in a thread of its own, from the first reader's
+    arrival to the end, whatever order the CDK starts the two streams in, and the scroll never
+    waits (and expires) for a reader that is busy: each reader has a ``SpillQueue``."""
+
+    PROJECTIONS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {"records": dict, "partitions": _company_partition}
+
+    def __init__(self, read: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: Iterable[str]) -> None:
+        self._read = read
+        self._queues = {role: SpillQueue() for role in roles}
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+
+    def companies(self, role: str) -> Iterator[List[Any]]:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="companies-scroll", daemon=True)
+                self._thread.start()
+        waiting_for = "the companies scroll" if len(self._queues) == 1 else "the companies scroll, which another stream of this sync reads"
+        yield from self._queues[role].batches(waiting_for)
+
+    def _run(self) -> None:
+        try:
+            for companies in self._read():
+                for role, queue in self._queues.items():
+                    queue.put(map(self.PROJECTIONS[role], companies))
+        except Exception as error:  # noqa: BLE001 - handed to every reader, which raises it
+            for queue in self._queues.values():
+                queue.finish(error)
+            return
+        for queue in self._queues.values():
+            queue.finish()
+
+
+class _SharedScrollReadings:
+    """The shared reading of each workspace (API host and token) in this process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._channels: Dict[str, ScrollChannel] = {}
+        self._readings: Dict[str, SharedScrollReading] = {}
 
-    def of(self, workspace: str) -> ScrollChannel:
+    def of(self, workspace: str, read: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: FrozenSet[str]) -> SharedScrollReading:
         with self._lock:
-            return self._channels.setdefault(workspace, ScrollChannel())
+            if workspace not in self._readings:
+                self._readings[workspace] = SharedScrollReading(read, roles)
+            return self._readings[workspace]
 
 
-_SCROLL_CHANNELS = _ScrollChannels()
+_SHARED_SCROLL_READINGS = _SharedScrollReadings()
 
 
 @functools.lru_cache(maxsize=1)
@@ -765,16 +830,13 @@ def streams_of_this_sync() -> FrozenSet[str]:
 class CompaniesScrollRetriever(Retriever):
     """Retriever of ``GET /companies/scroll`` built on the manifest's requester and record selector.
 
-    Role ``records`` (the companies stream): reads every company once with ``CompaniesScrollReader``
-    and passes them through the record selector (the manifest's filter by the cursor's slice).
-    When ``$parameters.partitions_stream`` (company_segments) is in the same sync, it publishes
-    what it reads on a ``ScrollChannel``.
-
-    Role ``partitions`` (the companies read by company_segments for its partitions, ``$parameters.
-    scroll_role: partitions``): when ``$parameters.records_stream`` (companies) is in the same sync,
-    it takes the companies from that stream's reading, so the scroll is read once; otherwise it
-    reads the scroll itself in a background thread, so that the scroll never waits (and expires)
-    while company partitions queue up behind it.
+    Every company is read once by ``CompaniesScrollReader`` and passed through the record selector
+    (the manifest's filter by the cursor's slice). Role ``records`` is the companies stream; role
+    ``partitions`` (``$parameters.scroll_role``) the companies read by company_segments for its
+    partitions (id and updated_at). When the sync holds both streams (``$parameters.name`` and
+    ``$parameters.partitions_stream``), one ``SharedScrollReading`` serves both: the scroll is read
+    once. Each reading runs in a thread of its own, so the scroll never waits while companies or
+    company partitions queue up behind it.
     """
 
     requester: Requester
@@ -785,56 +847,23 @@ class CompaniesScrollRetriever(Retriever):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._role = parameters.get("scroll_role", "records")
-        self._records_stream = parameters.get("records_stream", "companies")
-        self._partitions_stream = parameters.get("partitions_stream")
+        self._streams = {"records": parameters.get("name"), "partitions": parameters.get("partitions_stream")}
 
     def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
         stream_slice = stream_slice or StreamSlice(partition={}, cursor_slice={})
-        if self._role == "partitions":
-            yield from self.record_selector.filter_and_transform(self._partition_companies(), {}, records_schema, stream_slice)
-            return
-        channel = self._channel() if self._partitions_stream in streams_of_this_sync() else None
-        try:
-            for companies in self._reader().companies():
-                if channel is not None:
-                    channel.publish(companies)
-                yield from self.record_selector.filter_and_transform(companies, {}, records_schema, stream_slice)
-        except BaseException as error:
-            if channel is not None:
-                channel.finish(error if isinstance(error, Exception) else ScrollGaveUp(message="The companies scroll was stopped.", failure_type=FailureType.transient_error))
-            raise
-        if channel is not None:
-            channel.finish()
+        for companies in self._reading().companies(self._role):
+            yield from self.record_selector.filter_and_transform(companies, {}, records_schema, stream_slice)
 
-    def _partition_companies(self) -> Iterator[Dict[str, Any]]:
-        if self._records_stream in streams_of_this_sync():
-            yield from self._channel().companies(waiting_for=f"the companies that stream '{self._records_stream}' reads")
-            return
-        channel = ScrollChannel()
-        stop = threading.Event()
-        thread = threading.Thread(target=self._read_ahead, args=(channel, stop), name="companies-scroll", daemon=True)
-        thread.start()
-        try:
-            yield from channel.companies(waiting_for="the companies scroll")
-        finally:
-            stop.set()
-
-    def _read_ahead(self, channel: ScrollChannel, stop: threading.Event) -> None:
-        try:
-            for companies in self._reader().companies():
-                channel.publish(companies)
-                if stop.is_set():
-                    break
-            channel.finish()
-        except Exception as error:  # noqa: BLE001 - handed to the reading thread, which raises it
-            channel.finish(error)
-
-    def _channel(self) -> ScrollChannel:
+    def _reading(self) -> SharedScrollReading:
+        synced = streams_of_this_sync()
+        roles = frozenset(role for role, stream in self._streams.items() if stream in synced)
+        if self._role not in roles:  # the catalog is unknown: no other stream to share with
+            return SharedScrollReading(self._read, {self._role})
         workspace = self.requester.get_url(stream_state=None, stream_slice=None, next_page_token=None) + str(self.config.get("access_token"))
-        return _SCROLL_CHANNELS.of(hashlib.sha256(workspace.encode()).hexdigest())
+        return _SHARED_SCROLL_READINGS.of(hashlib.sha256(workspace.encode()).hexdigest(), self._read, roles)
 
-    def _reader(self) -> CompaniesScrollReader:
-        return CompaniesScrollReader(self._fetch, idle_expiry_seconds=scroll_idle_expiry_seconds())
+    def _read(self) -> Iterator[List[Mapping[str, Any]]]:
+        return CompaniesScrollReader(self._fetch, idle_expiry_seconds=scroll_idle_expiry_seconds()).companies()
 
     def _fetch(self, scroll_param: Optional[str]) -> ScrollAnswer:
         lost_before = answers_maybe_lost_in_this_thread()

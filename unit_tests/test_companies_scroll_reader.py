@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from source_intercom.components import CompaniesScrollReader, ScrollAnswer, ScrollCoverage, ScrollGaveUp
+from source_intercom.components import CompaniesScrollReader, ScrollAnswer, ScrollCoverage, ScrollGaveUp, SharedScrollReading, SpillQueue
 
 # Faults a request attempt can meet:
 #   lost    Intercom serves the page (the scroll moves on) but the answer is lost (5xx from a gateway,
@@ -226,3 +226,29 @@ def test_a_storm_of_faults_on_every_page_still_reads_every_company(seed: int) ->
     ids = read_all(scroll)
     assert sorted(ids) == company_ids(1000) and len(ids) == len(set(ids))
     assert scroll.requests < 3000, scroll.requests
+
+
+def test_a_reader_that_falls_behind_gets_every_record_in_order_from_memory_and_disk() -> None:
+    queue = SpillQueue(memory_records=3)
+    queue.put([{"n": i} for i in range(5)])  # 3 in memory, 2 spilled to disk
+    queue.put([{"n": 5}])
+    batches = queue.batches("test")
+    assert [r["n"] for r in next(batches)] == [0, 1, 2]
+    assert [r["n"] for r in next(batches)] == [3, 4, 5]
+    queue.put([{"n": 6}])
+    queue.finish()
+    assert [r["n"] for batch in batches for r in batch] == [6]
+
+
+def test_a_failed_reading_fails_every_reader_with_its_error() -> None:
+    def failing() -> Iterator[List[Dict[str, object]]]:
+        yield [{"id": "a", "updated_at": 1, "name": "A"}]
+        raise ScrollGaveUp(message="the scroll failed")
+
+    reading = SharedScrollReading(failing, ["records", "partitions"])
+    records, partitions = reading.companies("records"), reading.companies("partitions")
+    assert next(records) == [{"id": "a", "updated_at": 1, "name": "A"}]
+    assert next(partitions) == [{"id": "a", "updated_at": 1}]  # only what partitions need
+    for stream in (records, partitions):
+        with pytest.raises(ScrollGaveUp, match="the scroll failed"):
+            next(stream)

@@ -233,7 +233,7 @@ def test_companies_and_company_segments_share_one_reading_of_the_scroll() -> Non
     manifest = load_manifest()
     streams = manifest["definitions"]["streams"]
     parent = streams["company_segments"]["retriever"]["partition_router"]["parent_stream_configs"][0]
-    assert parent["$parameters"] == {"scroll_role": "partitions", "records_stream": "companies"}
+    assert parent["$parameters"] == {"scroll_role": "partitions"}
     assert streams["companies"]["$parameters"]["partitions_stream"] == "company_segments"
     assert "stream_groups" not in manifest
 
