@@ -1,24 +1,29 @@
 """Faults: which request gets one (the ``FaultPlan``), and what the client then receives.
 
-Kinds: ``500`` (JSON server_error), ``502``/``503``/``504`` (small HTML pages, as a gateway
-sends), ``429`` (rate_limit_exceeded), ``reset`` (the connection is reset, no answer),
-``timeout`` (no answer for ``fault_timeout_seconds``, then the connection closes),
-``truncated`` (the answer's body cut in half), ``scroll_restart_500`` (500 "Please restart the
-scroll operation") and ``scroll_expired`` (404 "scroll parameter not found"); the last two also
-close the companies scroll.
+Kinds that serve first (the endpoint runs: a scroll page is served, the scroll's position
+advances or a scroll opens) and then lose the answer:
+- ``truncated``: the served answer, same status, with its body cut in half;
+- ``reset``: the connection is reset, no answer;
+- ``timeout``: no answer for ``fault_timeout_seconds``, then the connection closes;
+- ``502``, ``504``: a gateway's small HTML page instead of the answer.
+Kinds that do not serve (the endpoint does not run):
+- ``503``: a gateway's small HTML page; ``500``: JSON server_error; ``429``: JSON rate_limit_exceeded;
+- ``scroll_restart_500``: JSON 500 "... Please restart the scroll operation."; closes the scroll;
+- ``scroll_expired``: JSON 404 "scroll parameter not found"; closes the scroll.
 """
 from __future__ import annotations
 
 import random
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .replies import JSON_TYPE, Reply, error_reply, html_reply
+from .replies import Reply, error_reply, html_reply
 
 FAULT_KINDS = frozenset({"500", "502", "503", "504", "reset", "timeout", "truncated", "429",
                          "scroll_restart_500", "scroll_expired"})
 DEFAULT_RANDOM_KINDS = ("500", "502", "503", "504", "reset", "timeout", "truncated")
+SERVES = frozenset({"truncated", "reset", "timeout", "502", "504"})
 CLOSES_SCROLL = frozenset({"scroll_restart_500", "scroll_expired"})
 GATEWAY_TEXT = {"502": "Bad Gateway", "503": "Service Unavailable", "504": "Gateway Time-out"}
 
@@ -70,8 +75,7 @@ class FaultPlan:
 
 
 def fault_reply(kind: str, rate_headers: dict, served: Reply | None, rate_limit: int | None) -> Reply:
-    """What the client receives for a fault. ``served`` is the endpoint's answer, for the kinds
-    that deliver part of it."""
+    """What the client receives for a fault; ``served`` is the endpoint's answer (kinds in SERVES)."""
     match kind:
         case "500":
             return error_reply(500, "server_error", "An unexpected server error occurred", rate_headers)
@@ -94,5 +98,5 @@ def fault_reply(kind: str, rate_headers: dict, served: Reply | None, rate_limit:
             return Reply(0, lost="hang")
         case "truncated":
             assert served is not None
-            return Reply(200, served.body[: max(1, len(served.body) // 2)], JSON_TYPE, dict(rate_headers))
+            return replace(served, body=served.body[: max(1, len(served.body) // 2)])
     raise AssertionError(kind)

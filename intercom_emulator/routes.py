@@ -31,7 +31,6 @@ class ApiRequest:
     body: object = None
     body_invalid: bool = False      # a body was sent but is not JSON
     host: str = ""                  # the Host header (or the server's address): absolute links use it
-    commit: bool = True             # False: answer without changing state (a truncated answer)
 
     @property
     def segments(self) -> list[str]:
@@ -169,9 +168,9 @@ class IntercomApi:
     def companies_scroll(self, req: ApiRequest) -> dict:
         param = req.param("scroll_param")
         if param:
-            page = self.scroll.next_page(param, commit=req.commit)
+            page = self.scroll.next_page(param)
         else:
-            page = self.scroll.open(sorted((r.id for r in self.ws.companies), key=id_sort_key), commit=req.commit)
+            page = self.scroll.open(sorted((r.id for r in self.ws.companies), key=id_sort_key))
         data = [render.company(self.ws, self.ws.company_by_id[i]) for i in page.ids]
         return {"type": "list", "data": data, "pages": None, "total_count": None, "scroll_param": page.param}
 

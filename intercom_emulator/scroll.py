@@ -2,7 +2,10 @@
 
 One scroll may be open per workspace. Opening it takes a snapshot of the company ids (sorted by
 id); companies created later are not in it, and each page renders the companies' current data.
-Every page comes with a fresh ``scroll_param``; only the latest one is valid (no replay). The
+A scroll has one ``scroll_param``, returned with every page (Intercom's maintainers: "the scroll
+param returned for each scroll is the same as you paginate", intercom/intercom-ruby#452). Each
+request with it serves the next page: the position advances when a page is served, whether or
+not the answer reaches the client, so the retry of a lost answer gets the page after it. The
 empty final page closes the scroll, and its param is dead. A scroll unused for ``ttl`` seconds
 expires: its param is no longer found and it no longer blocks a new scroll.
 """
@@ -26,9 +29,9 @@ class ScrollPage:
 @dataclass
 class _OpenScroll:
     ids: list[str]              # the snapshot, sorted
-    served: int                 # how many of them earlier pages carried
+    pages_served: int
     last_used: float
-    param: str | None           # the only param that continues this scroll
+    param: str                  # the scroll's param, the same for every page
 
 
 def scroll_exists() -> ApiError:
@@ -46,46 +49,68 @@ class CompaniesScroll:
         self._clock = clock
         self._lock = threading.Lock()
         self._open: _OpenScroll | None = None
+        self.reset_counts()
 
-    def open(self, company_ids: list[str], commit: bool = True) -> ScrollPage:
+    # --------------------------------------------------------------------------- requests
+    def open(self, company_ids: list[str]) -> ScrollPage:
         """First page of a new scroll over ``company_ids`` (sorted); 400 while another is open."""
         with self._lock:
             now = self._clock()
-            if self._current(now, commit) is not None:
+            if self._current(now) is not None:
+                self._counts["scroll_exists"] += 1
                 raise scroll_exists()
             if not company_ids:
                 raise ApiError(404, "company_not_found", "Company Not Found")
-            return self._serve(_OpenScroll(company_ids, 0, now, None), now, commit)
+            self._counts["scrolls_opened"] += 1
+            return self._serve(_OpenScroll(company_ids, 0, now, str(uuid.uuid4())), now)
 
-    def next_page(self, param: str, commit: bool = True) -> ScrollPage:
-        """The page after the one ``param`` came with; 404 for any other param."""
+    def next_page(self, param: str) -> ScrollPage:
+        """The scroll's next page; 404 unless ``param`` is the open scroll's."""
         with self._lock:
             now = self._clock()
-            scroll = self._current(now, commit)
+            scroll = self._current(now)
             if scroll is None or scroll.param != param:
                 raise scroll_param_not_found()
-            return self._serve(scroll, now, commit)
+            return self._serve(scroll, now)
 
     def close(self) -> None:
         """Intercom lost the scroll (it asks to restart, or forgot the param)."""
         with self._lock:
+            if self._current(self._clock()) is not None:
+                self._counts["scrolls_closed_by_fault"] += 1
             self._open = None
 
-    def _current(self, now: float, commit: bool) -> _OpenScroll | None:
-        """The open scroll, unless it has expired (which, when committing, also closes it)."""
+    # ------------------------------------------------------------------------------ stats
+    def counts(self) -> dict[str, int]:
+        """Scrolls opened, read to their end, closed by a fault, expired; scroll_exists answers."""
+        with self._lock:
+            self._current(self._clock())        # an idle scroll counts as expired once its ttl is over
+            return dict(self._counts)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts = {"scrolls_opened": 0, "scrolls_completed": 0, "scrolls_closed_by_fault": 0,
+                            "scrolls_expired": 0, "scroll_exists": 0}
+
+    # ---------------------------------------------------------------------------- helpers
+    def _current(self, now: float) -> _OpenScroll | None:
+        """The open scroll, unless it has gone unused for longer than the ttl (then it is closed)."""
         scroll = self._open
         if scroll is not None and now - scroll.last_used > self.ttl:
-            if commit:
-                self._open = None
+            self._open = None
+            self._counts["scrolls_expired"] += 1
             return None
         return scroll
 
-    def _serve(self, scroll: _OpenScroll, now: float, commit: bool) -> ScrollPage:
-        """The next page of ``scroll``; unless ``commit`` is False, the scroll moves past it."""
-        page = ScrollPage(scroll.ids[scroll.served: scroll.served + self.page_size], str(uuid.uuid4()))
-        if commit:
-            scroll.served += len(page.ids)
-            scroll.last_used = now
-            scroll.param = page.param
-            self._open = scroll if page.ids else None     # the empty page ends the scroll
+    def _serve(self, scroll: _OpenScroll, now: float) -> ScrollPage:
+        """The next page of ``scroll``; the scroll moves past it."""
+        start = scroll.pages_served * self.page_size
+        page = ScrollPage(scroll.ids[start: start + self.page_size], scroll.param)
+        scroll.pages_served += 1
+        scroll.last_used = now
+        if page.ids:
+            self._open = scroll
+        else:                                   # the empty page ends the scroll
+            self._open = None
+            self._counts["scrolls_completed"] += 1
         return page

@@ -1,12 +1,12 @@
 """HTTP front end of the Intercom emulator.
 
 Each API request: parsed -> logged as a ``RequestRecord`` -> latency -> ``Gate`` (auth, rate
-limit, version, plan, permissions, fault) -> endpoint (``routes.IntercomApi``) or fault -> wire.
-Control endpoints under ``/_emulator/`` skip all of that and are not logged.
+limit, version, plan, permissions, fault) -> the endpoint (``routes.IntercomApi``), unless the
+fault keeps it from running -> the answer, or what the fault makes of it -> wire. Control
+endpoints under ``/_emulator/`` skip all of that and are not logged.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import socket
@@ -18,7 +18,7 @@ from typing import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .faults import CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, FaultPlan, fault_reply
+from .faults import CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, SERVES, FaultPlan, fault_reply
 from .gate import SUPPORTED_VERSIONS, Gate, Refused
 from .replies import ApiError, Reply, error_reply, json_reply
 from .routes import ApiRequest, IntercomApi
@@ -179,6 +179,7 @@ class EmulatorServer:
             self._in_flight = 0
             self._max_in_flight = 0
         self.gate.reset_counts()
+        self.scroll.reset_counts()
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until no request is being served. A request is logged just after its response
@@ -192,10 +193,13 @@ class EmulatorServer:
         raise TimeoutError(f"the emulator still serves {self._in_flight} request(s) after {timeout} s")
 
     def stats(self) -> dict:
+        """Requests by status, 429s, faults, concurrency, and the companies scroll: scrolls
+        opened, read to their end (completed), closed by a fault, expired; scroll_exists answers."""
         with self._lock:
             return {"total": sum(self._by_status.values()), "by_status": dict(self._by_status),
                     "rate_limited": self.gate.rate_limited, "faults_injected": self.gate.faults_injected,
-                    "max_in_flight": self._max_in_flight, "in_flight": self._in_flight}
+                    "max_in_flight": self._max_in_flight, "in_flight": self._in_flight,
+                    **self.scroll.counts()}
 
     # ---------------------------------------------------------------------------- faults
     def inject_fault(self, path_regex: str, kind: str, times: int = 1) -> None:
@@ -263,10 +267,15 @@ class EmulatorServer:
             admission = self.gate.admit(req.path, rec.headers)
         except Refused as refused:
             return refused.reply
-        rec.fault = admission.fault
-        if admission.fault is None:
-            return self._endpoint_reply(req, rec, admission.rate_headers)
-        return self._fault_reply(req, rec, admission.fault, admission.rate_headers)
+        fault, rate_headers = admission.fault, admission.rate_headers
+        rec.fault = fault
+        with self.ws.lock:
+            served = self._endpoint_reply(req, rec, rate_headers) if fault is None or fault in SERVES else None
+            if fault in CLOSES_SCROLL:
+                self.scroll.close()
+        if fault is None:
+            return served
+        return fault_reply(fault, rate_headers, served, self.rate_limit_per_10s)
 
     def _endpoint_reply(self, req: ApiRequest, rec: RequestRecord, rate_headers: dict) -> Reply:
         try:
@@ -276,14 +285,6 @@ class EmulatorServer:
         for observe in self._answer_observers:
             observe(rec, answer)
         return json_reply(200, answer, rate_headers)
-
-    def _fault_reply(self, req: ApiRequest, rec: RequestRecord, kind: str, rate_headers: dict) -> Reply:
-        if kind in CLOSES_SCROLL:
-            self.scroll.close()
-        served = None
-        if kind == "truncated":
-            served = self._endpoint_reply(dataclasses.replace(req, commit=False), rec, {})
-        return fault_reply(kind, rate_headers, served, self.rate_limit_per_10s)
 
     def _deliver(self, h: BaseHTTPRequestHandler, reply: Reply) -> int:
         """Put ``reply`` on the wire; returns the status as logged (0 when nothing was sent)."""
