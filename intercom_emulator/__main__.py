@@ -7,9 +7,19 @@ import signal
 import sys
 import threading
 
+from .faults import DEFAULT_RANDOM_KINDS
+from .server import EmulatorServer
 from .sizes import PRESETS
 from .workspace import Workspace
-from .server import EmulatorServer
+
+
+def parse_fault_rates(text: str) -> dict[str, float]:
+    """``truncated=0.1,scroll_expired=0.05`` -> {"truncated": 0.1, "scroll_expired": 0.05}."""
+    rates = {}
+    for item in text.split(","):
+        kind, _, rate = item.partition("=")
+        rates[kind.strip()] = float(rate)      # a missing "=RATE" is float(""): ValueError
+    return rates
 
 
 def main(argv=None):
@@ -24,7 +34,14 @@ def main(argv=None):
     p.add_argument("--timezone-offset-hours", type=float, default=0)
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--rate-limit-per-10s", type=int, default=None)
-    p.add_argument("--fault-rate", type=float, default=0.0)
+    p.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that get a random fault")
+    p.add_argument("--fault-kinds", default=",".join(DEFAULT_RANDOM_KINDS),
+                   help="comma-separated kinds that share --fault-rate equally")
+    p.add_argument("--fault-rates", type=parse_fault_rates, default=None, metavar="KIND=RATE,...",
+                   help="random faults per kind, e.g. truncated=0.1,scroll_expired=0.05 (instead of --fault-rate)")
+    p.add_argument("--fault-paths", default=None, metavar="REGEX", help="random faults only on matching paths")
+    p.add_argument("--max-faults-in-a-row", type=int, default=None,
+                   help="no random fault for a request that already got this many in a row")
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument("--scroll-page-size", type=int, default=50)
     p.add_argument("--scroll-ttl", type=float, default=60.0)
@@ -35,8 +52,10 @@ def main(argv=None):
                    timezone_offset_hours=args.timezone_offset_hours)
     server = EmulatorServer(ws, token=args.token, host=args.host, port=args.port, latency=args.latency,
                             rate_limit_per_10s=args.rate_limit_per_10s, fault_rate=args.fault_rate,
-                            fault_seed=args.fault_seed, scroll_page_size=args.scroll_page_size,
-                            scroll_ttl=args.scroll_ttl)
+                            fault_kinds=[k.strip() for k in args.fault_kinds.split(",") if k.strip()],
+                            fault_rates=args.fault_rates, fault_paths=args.fault_paths,
+                            max_faults_in_a_row=args.max_faults_in_a_row, fault_seed=args.fault_seed,
+                            scroll_page_size=args.scroll_page_size, scroll_ttl=args.scroll_ttl)
     server.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

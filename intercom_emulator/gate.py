@@ -1,13 +1,13 @@
 """The checks every API request passes before an endpoint sees it, in Intercom's order:
 auth (401) -> rate limit (429) -> version (400) -> plan (403) -> permission (401/403) -> fault.
+``admit`` runs the checks; ``draw_fault`` then asks the fault plan.
 """
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
-from .faults import FaultPlan
+from .faults import FaultContext, FaultPlan
 from .replies import Reply, error_reply
 
 SUPPORTED_VERSIONS = ("2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "Preview")
@@ -38,12 +38,6 @@ class Refused(Exception):
     def __init__(self, reply: Reply):
         super().__init__(reply.status)
         self.reply = reply
-
-
-@dataclass(frozen=True)
-class Admission:
-    rate_headers: dict
-    fault: str | None
 
 
 class RateLimiter:
@@ -92,18 +86,22 @@ class Gate:
             self.rate_limited = 0
             self.faults_injected = 0
 
-    def admit(self, path: str, headers: dict) -> Admission:
-        """The request's rate-limit headers and fault (or None); raises Refused with the answer."""
+    def admit(self, path: str, headers: dict) -> dict:
+        """The request's X-RateLimit-* headers; raises Refused with the answer to send instead."""
         self._check_token(headers)
         rate_headers = self._check_rate(time.time())
         self._check_version(headers, rate_headers)
         self._check_plan_and_permissions(path, rate_headers)
-        fault = self.faults.draw(path)
+        return rate_headers
+
+    def draw_fault(self, ctx: FaultContext) -> str | None:
+        """The fault an admitted request gets, or None."""
+        fault = self.faults.draw(ctx)
         if fault is not None:
             with self._lock:
                 self.faults_injected += 1
                 self.rate_limited += fault == "429"
-        return Admission(rate_headers, fault)
+        return fault
 
     def _check_token(self, headers: dict) -> None:
         auth = headers.get("authorization", "")

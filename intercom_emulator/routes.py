@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from . import render
 from .records import id_sort_key
+from .faults import FaultContext
 from .replies import ApiError, not_found
 from .scroll import CompaniesScroll
 from .search import SearchCache, SearchError, run_search
@@ -100,6 +101,17 @@ class IntercomApi:
                 if ids is not None:
                     return route.handler(req, *ids)
             raise not_found()
+
+    def fault_context(self, req: ApiRequest) -> FaultContext:
+        """What a fault rule sees of ``req``: for a scroll request, also the page it would serve."""
+        if req.method != "GET" or req.segments != ["companies", "scroll"]:
+            return FaultContext(req.method, req.path, req.query, req.body)
+        param = req.param("scroll_param")
+        with self.ws.lock:
+            position = self.scroll.position(param, len(self.ws.companies))
+        return FaultContext(req.method, req.path, req.query, req.body, opens_scroll=not param,
+                            scroll_page=position.page if position else None,
+                            scroll_pages=position.pages if position else None)
 
     # --------------------------------------------------------------- admins, teams, tags, lists
     def me(self, req: ApiRequest) -> dict:

@@ -11,6 +11,7 @@ expires: its param is no longer found and it no longer blocks a new scroll.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -24,6 +25,14 @@ from .replies import ApiError
 class ScrollPage:
     ids: list[str]
     param: str
+
+
+@dataclass(frozen=True)
+class ScrollPosition:
+    """Where a scroll request lands: ``page`` (0-based) of a scroll of ``pages`` pages, the final
+    empty page included."""
+    page: int
+    pages: int
 
 
 @dataclass
@@ -73,6 +82,19 @@ class CompaniesScroll:
                 raise scroll_param_not_found()
             return self._serve(scroll, now)
 
+    def position(self, param: str | None, company_count: int) -> ScrollPosition | None:
+        """The page that ``open`` (no param) or ``next_page(param)`` would serve now, or None when
+        the request would be refused."""
+        with self._lock:
+            scroll = self._current(self._clock())
+            if not param:
+                if scroll is not None or company_count == 0:
+                    return None
+                return ScrollPosition(0, self._pages(company_count))
+            if scroll is None or scroll.param != param:
+                return None
+            return ScrollPosition(scroll.pages_served, self._pages(len(scroll.ids)))
+
     def close(self) -> None:
         """Intercom lost the scroll (it asks to restart, or forgot the param)."""
         with self._lock:
@@ -93,6 +115,9 @@ class CompaniesScroll:
                             "scrolls_expired": 0, "scroll_exists": 0}
 
     # ---------------------------------------------------------------------------- helpers
+    def _pages(self, company_count: int) -> int:
+        return math.ceil(company_count / self.page_size) + 1
+
     def _current(self, now: float) -> _OpenScroll | None:
         """The open scroll, unless it has gone unused for longer than the ttl (then it is closed)."""
         scroll = self._open

@@ -1,9 +1,9 @@
 """HTTP front end of the Intercom emulator.
 
-Each API request: parsed -> logged as a ``RequestRecord`` -> latency -> ``Gate`` (auth, rate
-limit, version, plan, permissions, fault) -> the endpoint (``routes.IntercomApi``), unless the
-fault keeps it from running -> the answer, or what the fault makes of it -> wire. Control
-endpoints under ``/_emulator/`` skip all of that and are not logged.
+Each API request: parsed -> logged as a ``RequestRecord`` -> latency -> ``Gate`` checks (auth,
+rate limit, version, plan, permissions) -> the gate's fault draw -> the endpoint
+(``routes.IntercomApi``), unless the fault keeps it from running -> the answer, or what the fault
+makes of it -> wire. Control endpoints under ``/_emulator/`` skip all of that and are not logged.
 """
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from .faults import CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, SERVES, FaultPlan, fault_reply
+from .faults import (CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, SERVES, FaultPlan, Predicate, RandomFaults, even_rates,
+                     fault_reply)
 from .gate import SUPPORTED_VERSIONS, Gate, Refused
 from .replies import ApiError, Reply, error_reply, json_reply
 from .routes import ApiRequest, IntercomApi
@@ -77,14 +78,23 @@ class EmulatorServer:
                  scroll_page_size: int = 50, scroll_ttl: float = 60.0, page_size_cap: int = 150,
                  activity_logs_page_size: int = 50, denied: dict | None = None, plan_restricted: bool = False,
                  other_region_tokens=(), supported_versions=SUPPORTED_VERSIONS,
-                 fault_timeout_seconds: float = 30.0, control_endpoints: bool = True):
+                 fault_timeout_seconds: float = 30.0, control_endpoints: bool = True,
+                 fault_rates: dict[str, float] | None = None, fault_paths: str | None = None,
+                 max_faults_in_a_row: int | None = None):
+        """Random faults: ``fault_rates`` ({kind: probability per request}) or ``fault_rate``
+        shared evenly by ``fault_kinds``; only on paths matching ``fault_paths`` (a regex; all if
+        None); reproducible with ``fault_seed``; a request that already got
+        ``max_faults_in_a_row`` faults in a row gets no random one."""
         self.ws = ws if ws is not None else Workspace()
         self.token = token
         self.host, self.port = host, port
         self.latency = latency
         self.fault_timeout_seconds = fault_timeout_seconds
         self.control_endpoints = control_endpoints
-        self.faults = FaultPlan(fault_rate, fault_kinds, fault_seed)
+        if fault_rates and fault_rate > 0:
+            raise ValueError("give fault_rate (with fault_kinds) or fault_rates, not both")
+        rates = dict(fault_rates) if fault_rates else even_rates(fault_rate, fault_kinds)
+        self.faults = FaultPlan(RandomFaults(rates, fault_paths, fault_seed), max_faults_in_a_row)
         self.gate = Gate(token=token, other_region_tokens=other_region_tokens, rate_limit_per_10s=rate_limit_per_10s,
                          supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
                          faults=self.faults)
@@ -202,9 +212,11 @@ class EmulatorServer:
                     **self.scroll.counts()}
 
     # ---------------------------------------------------------------------------- faults
-    def inject_fault(self, path_regex: str, kind: str, times: int = 1) -> None:
-        """The next ``times`` requests whose path matches ``path_regex`` get fault ``kind``."""
-        self.faults.inject(path_regex, kind, times)
+    def inject_fault(self, path_regex: str, kind: str, times: int = 1, when: Predicate | None = None) -> None:
+        """The next ``times`` requests whose path matches ``path_regex`` (and for which
+        ``when(ctx)`` is true, given) get fault ``kind``. ``ctx`` is a ``faults.FaultContext``; for
+        the companies scroll it tells which page the request would serve."""
+        self.faults.inject(path_regex, kind, times, when)
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -264,12 +276,12 @@ class EmulatorServer:
         if self.latency > 0:
             time.sleep(self.latency)
         try:
-            admission = self.gate.admit(req.path, rec.headers)
+            rate_headers = self.gate.admit(req.path, rec.headers)
         except Refused as refused:
             return refused.reply
-        fault, rate_headers = admission.fault, admission.rate_headers
-        rec.fault = fault
-        with self.ws.lock:
+        with self.ws.lock:              # the page a fault rule saw is the page served
+            fault = self.gate.draw_fault(self.api.fault_context(req))
+            rec.fault = fault
             served = self._endpoint_reply(req, rec, rate_headers) if fault is None or fault in SERVES else None
             if fault in CLOSES_SCROLL:
                 self.scroll.close()

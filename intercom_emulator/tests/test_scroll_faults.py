@@ -1,13 +1,20 @@
-"""Scroll and fault semantics: served-but-lost pages, scroll statistics (real HTTP on loopback)."""
+"""Scroll and fault semantics: served-but-lost pages, faults aimed at a page, random faults per
+kind with a cap on faults in a row, scroll statistics (real HTTP on loopback)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
 from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
+from intercom_emulator.__main__ import parse_fault_rates
+from intercom_emulator.faults import RandomFaults
 from intercom_emulator.records import id_sort_key
 
 TOKEN = "test-token"
@@ -157,11 +164,117 @@ def test_a_truncated_answer_keeps_the_served_status() -> None:
             json.loads(r.text)
 
 
+# ------------------------------------------------------------------ faults aimed at a page
+def test_a_rule_predicate_sees_the_page_each_scroll_request_would_serve() -> None:
+    with scroll_emulator() as s:
+        seen = []
+        s.inject_fault(SCROLL, "500", when=lambda ctx: seen.append(
+            (ctx.opens_scroll, ctx.scroll_page, ctx.scroll_pages)) and False)
+        read_scroll_retrying(s)
+        assert seen == [(True, 0, 6)] + [(False, page, 6) for page in range(1, 6)]
+        seen.clear()
+        param = scroll(s).json()["scroll_param"]
+        scroll(s)                                # scroll_exists: it would serve no page
+        scroll(s, "bogus")                       # unknown param: no page either
+        scroll(s, param)
+        assert seen == [(True, 0, 6), (True, None, None), (False, None, None), (False, 1, 6)]
+
+
+@pytest.mark.parametrize("target, page", [
+    ("the opening", 0),
+    ("the 3rd continuation", 3),
+    ("the last page with companies", 4),
+    ("the final empty page", 5),
+])
+def test_a_rule_aimed_at_a_page_fires_on_that_page(target: str, page: int) -> None:
+    aim = {
+        "the opening": lambda ctx: ctx.opens_scroll,
+        "the 3rd continuation": lambda ctx: ctx.scroll_page == 3,
+        "the last page with companies": lambda ctx: ctx.scroll_page == ctx.scroll_pages - 2,
+        "the final empty page": lambda ctx: ctx.scroll_page == ctx.scroll_pages - 1,
+    }[target]
+    with scroll_emulator() as s:
+        s.inject_fault(SCROLL, "503", when=aim)
+        pages, statuses = read_scroll_retrying(s)
+        assert pages == expected_pages(s)
+        assert statuses == [200] * page + [503] + [200] * (6 - page)
+
+
+def test_times_fails_the_same_page_several_times_in_a_row() -> None:
+    with scroll_emulator() as s:
+        s.inject_fault(SCROLL, "500", times=3, when=lambda ctx: ctx.scroll_page == 2)
+        pages, statuses = read_scroll_retrying(s)
+        assert pages == expected_pages(s)
+        assert statuses == [200, 200, 500, 500, 500, 200, 200, 200, 200]
+
+
 def test_a_path_only_rule_still_works() -> None:
     with scroll_emulator() as s:
         s.inject_fault(r"^/teams$", "503", times=2)
         statuses = [requests.get(s.url + "/teams", headers=H, timeout=10).status_code for _ in range(3)]
         assert statuses == [503, 503, 200] and s.stats()["faults_injected"] == 2
+
+
+# ------------------------------------------------------------------ random faults per kind
+def test_random_faults_never_hit_the_same_request_more_than_max_in_a_row() -> None:
+    with scroll_emulator(fault_rates={"500": 1.0}, max_faults_in_a_row=3) as s:
+        statuses: dict[str, list[int]] = {"/teams": [], "/tags": []}
+        for _ in range(8):
+            for path in statuses:
+                statuses[path].append(requests.get(s.url + path, headers=H, timeout=10).status_code)
+        assert statuses == {"/teams": [500, 500, 500, 200] * 2, "/tags": [500, 500, 500, 200] * 2}
+
+
+def test_a_client_that_retries_reads_the_scroll_through_random_faults_on_it() -> None:
+    with scroll_emulator(fault_rates={"500": 0.5, "503": 0.5}, fault_paths=SCROLL, max_faults_in_a_row=3) as s:
+        pages, statuses = read_scroll_retrying(s, attempts=4)
+        assert pages == expected_pages(s)
+        assert len(statuses) == 6 * 4                        # every page: 3 faults, then its answer
+        assert statuses[3::4] == [200] * 6
+        assert {st for i, st in enumerate(statuses) if i % 4 != 3} <= {500, 503}
+        assert requests.get(s.url + "/teams", headers=H, timeout=10).status_code == 200     # off fault_paths
+
+
+def test_random_faults_per_kind_are_reproducible_with_a_seed() -> None:
+    def run(seed: int) -> tuple[list[tuple[str, int, str | None]], set]:
+        with scroll_emulator(fault_rates={"500": 0.2, "503": 0.2, "truncated": 0.2}, fault_paths=r"^/teams$",
+                             fault_seed=seed) as s:
+            session = requests.Session()
+            for _ in range(30):
+                for path in ("/teams", "/tags"):
+                    session.get(s.url + path, headers=H, timeout=10)
+            s.wait_idle()
+            return [(r.path, r.status, r.fault) for r in s.requests], {r.fault for r in s.requests}
+    first, kinds = run(5)
+    again, _ = run(5)
+    other, _ = run(6)
+    assert first == again and first != other
+    assert kinds == {None, "500", "503", "truncated"}
+    assert all(fault is None for path, _, fault in first if path == "/tags")
+
+
+def test_random_draws_follow_the_rate_of_each_kind() -> None:
+    draws = RandomFaults({"500": 0.1, "truncated": 0.3}, seed=1)
+    drawn = [draws.draw("/companies/scroll") for _ in range(20_000)]
+    assert abs(drawn.count("500") / 20_000 - 0.1) < 0.01
+    assert abs(drawn.count("truncated") / 20_000 - 0.3) < 0.015
+    assert RandomFaults({"500": 1.0}, paths="^/teams$").draw("/tags") is None
+
+
+def test_fault_rate_and_fault_kinds_mean_equal_shares() -> None:
+    server = EmulatorServer(Workspace(seed=4, sizes=SIZES), fault_rate=0.3, fault_kinds=("500", "503", "504"))
+    assert server.faults.random.rates == pytest.approx({"500": 0.1, "503": 0.1, "504": 0.1})
+
+
+@pytest.mark.parametrize("options", [
+    {"fault_rate": 0.1, "fault_rates": {"500": 0.1}},
+    {"fault_rates": {"500": 0.6, "503": 0.5}},
+    {"fault_rates": {"418": 0.1}},
+    {"fault_rates": {"500": -0.1}},
+])
+def test_bad_fault_options_are_refused(options: dict) -> None:
+    with pytest.raises(ValueError):
+        EmulatorServer(Workspace(seed=4, sizes=SIZES), **options)
 
 
 # ------------------------------------------------------------------ statistics
@@ -181,3 +294,25 @@ def test_stats_count_scrolls_opened_completed_closed_expired_and_refused() -> No
         assert {k: control[k] for k in counts} == counts
         s.reset_stats()
         assert all(v == 0 for k, v in s.stats().items() if "scroll" in k)
+
+
+# ------------------------------------------------------------------ CLI
+def test_parse_fault_rates() -> None:
+    assert parse_fault_rates("truncated=0.1, scroll_expired=0.05") == {"truncated": 0.1, "scroll_expired": 0.05}
+    with pytest.raises(ValueError):
+        parse_fault_rates("truncated")
+
+
+def test_cli_fault_flags() -> None:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    p = subprocess.Popen([sys.executable, "-m", "intercom_emulator", "--port", "0", "--token", TOKEN, "--preset", "small",
+                          "--fault-rates", "500=1", "--fault-paths", "^/teams$", "--max-faults-in-a-row", "2"],
+                         stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=root), text=True)
+    try:
+        url = json.loads(p.stdout.readline())["url"]
+        teams = [requests.get(url + "/teams", headers=H, timeout=5).status_code for _ in range(3)]
+        assert teams == [500, 500, 200]
+        assert requests.get(url + "/tags", headers=H, timeout=5).status_code == 200
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
