@@ -115,6 +115,7 @@ class EmulatorServer:
         self._conns: set = set()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._in_flight = 0
         self.reset_stats()
 
     # ------------------------------------------------------------------------- settings
@@ -183,11 +184,11 @@ class EmulatorServer:
 
     # ---------------------------------------------------------------------------- stats
     def reset_stats(self) -> None:
+        """Forget the request log and counters; requests being served still count as in flight."""
         with self._lock:
             self.requests = []
             self._by_status: dict[int, int] = {}
-            self._in_flight = 0
-            self._max_in_flight = 0
+            self._max_in_flight = self._in_flight
         self.gate.reset_counts()
         self.scroll.reset_counts()
 

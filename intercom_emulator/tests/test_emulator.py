@@ -590,6 +590,18 @@ def test_cli_smoke():
         assert p.wait(timeout=10) == 0
 
 
+def test_reset_stats_while_a_request_is_served_keeps_counting_it():
+    with running_emulator(small_ws(), latency=0.4) as s:
+        with ThreadPoolExecutor(1) as ex:
+            pending = ex.submit(get, s, "/teams")
+            time.sleep(0.2)
+            s.reset_stats()
+            assert s.stats()["in_flight"] == 1
+            assert pending.result().status_code == 200
+        s.wait_idle(timeout=2)
+        assert s.stats()["in_flight"] == 0 and s.stats()["total"] == 1
+
+
 def test_explicit_start_stop_and_request_records():
     server = EmulatorServer(small_ws(), token="other", port=0)
     server.start()
