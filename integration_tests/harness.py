@@ -88,6 +88,13 @@ def parse_messages(stdout: str) -> List[Dict[str, Any]]:
     return messages
 
 
+def scroll_expiry_env(seconds: float) -> Dict[str, str]:
+    """The environment for a connector run against an emulator whose companies scroll expires
+    after ``seconds`` unused (Intercom: about a minute): the connector then waits that long, not a
+    minute, for a scroll it lost (or a killed run left open) to expire."""
+    return {**os.environ, "SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS": str(seconds)}
+
+
 def config_for(server: Any, **overrides: Any) -> Dict[str, Any]:
     config = {"access_token": server.token, "start_date": START_DATE, "base_url": server.url}
     config.update(overrides)
@@ -150,7 +157,7 @@ RUN_TIMEOUT = 180
 
 
 def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[List[Dict[str, Any]]],
-              kill_after: Optional[int]) -> Tuple[Optional[int], List[Dict[str, Any]], bool, str]:
+              kill_after: Optional[int], env: Optional[Dict[str, str]] = None) -> Tuple[Optional[int], List[Dict[str, Any]], bool, str]:
     """Run ``read``; SIGKILL it once ``kill_after`` messages were read from its stdout.
 
     Returns (exit code, messages read before the end or the kill, killed?, stderr tail).
@@ -159,7 +166,7 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
         args = [CLI, "read", *file_args(folder, config=config, catalog=catalog, state=state)]
         stderr_path = Path(folder) / "stderr.txt"
         with open(stderr_path, "w") as stderr:
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1)
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1, env=env)
             watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
             watchdog.start()
             messages: List[Dict[str, Any]] = []
@@ -195,14 +202,15 @@ class KilledSync:
     finished: bool = False
 
 
-def sync_through_kills(config: Dict[str, Any], catalog: Dict[str, Any], kill_points: Sequence[int], max_attempts: int = 10) -> KilledSync:
+def sync_through_kills(config: Dict[str, Any], catalog: Dict[str, Any], kill_points: Sequence[int], max_attempts: int = 10,
+                       env: Optional[Dict[str, str]] = None) -> KilledSync:
     """Runs ``read`` SIGKILLed after each of ``kill_points`` messages in turn, each time resuming from the
     last STATE per stream seen so far; then runs to the end. A run failing by itself is retried."""
     sync = KilledSync()
     state_by_stream: Dict[str, Dict[str, Any]] = {}
     for attempt in range(1, max_attempts + 1):
         kill_after = kill_points[sync.kills] if sync.kills < len(kill_points) else None
-        code, messages, killed, stderr = run_until(config, catalog, list(state_by_stream.values()) or None, kill_after)
+        code, messages, killed, stderr = run_until(config, catalog, list(state_by_stream.values()) or None, kill_after, env)
         for message in messages:
             if message["type"] == "RECORD":
                 stream = message["record"]["stream"]

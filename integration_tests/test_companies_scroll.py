@@ -1,196 +1,178 @@
-"""End to end: the companies scroll (one scroll per app, expiry, restarts, empty workspace).
+"""End to end: the companies scroll under faults in a row, on any page, of every kind.
 
-Every expectation comes from the emulator's ground truth (``Workspace.expected_ids``), never
-from what the connector printed. Faults are aimed at exact scroll requests by watching the
-requests the emulator receives (the emulator's own ``inject_fault`` matches paths only, and the
-scroll's first page and later pages share one path).
+The emulator's scroll behaves as Intercom's: one scroll per app (400 scroll_exists while another
+is open), expiry when unused, and the position moves when a page is SERVED, so a lost answer
+(truncated, reset, timeout, 502, 504) makes the retry of the same scroll_param skip a page.
+Faults are aimed at pages with ``inject_fault(..., when=...)``, whose context says which page of
+its scroll a request would serve. Every expectation comes from the workspace's ground truth.
+
+The scroll's expiry is 2 s here (Intercom: about a minute), in the emulator and in the connector
+(SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS), so that waiting out a lost scroll takes seconds.
 """
 
 from __future__ import annotations
 
-import math
-import threading
 import time
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
 
 from conftest import SMALL
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
-from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli
+from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli, scroll_expiry_env
 
-SCROLL_PATH = "/companies/scroll"
+SCROLL = r"^/companies/scroll$"
+EXPIRY = 2.0
+ENV = scroll_expiry_env(EXPIRY)
+BOTH = ["companies", "company_segments"]
 
 
-def _read(server: EmulatorServer, names: List[str], timeout: float = 300) -> Run:
+@pytest.fixture
+def server(workspace: Workspace) -> Iterator[EmulatorServer]:
+    """The shared small workspace (120 companies: pages of 50, 50 and 20, then the empty one)."""
+    with running_emulator(workspace, token="tok-scroll", scroll_ttl=EXPIRY, fault_timeout_seconds=1.0) as emulator:
+        yield emulator
+
+
+def read(server: EmulatorServer, names: List[str], reverse_catalog: bool = False) -> Run:
     config = config_for(server)
     catalog = catalog_for(discovered_streams(config), names)
-    assert sorted(s["stream"]["name"] for s in catalog["streams"]) == sorted(names)
-    return run_cli("read", config, catalog, timeout=timeout)
+    if reverse_catalog:
+        catalog["streams"].reverse()
+    server.reset_stats()
+    return run_cli("read", config, catalog, timeout=300, env=ENV)
 
 
-def _assert_complete(run: Run, ws: Workspace, stream: str) -> None:
+def assert_every_record_once(run: Run, ws: Workspace, streams: List[str]) -> None:
     assert run.returncode == 0, f"exit {run.returncode}: {run.errors} {run.stderr[-3000:]}"
     assert not run.errors, run.errors
-    keys = run.keys(stream)
-    duplicates = {k: n for k, n in Counter(keys).items() if n > 1}
-    assert not duplicates, f"{stream}: {len(duplicates)} keys emitted more than once, e.g. {list(duplicates)[:5]}"
-    expected = ws.expected_ids(stream, START_TS)
-    missing, extra = expected - set(keys), set(keys) - expected
-    assert not missing and not extra, f"{stream}: {len(missing)} missing (e.g. {sorted(missing)[:5]}), {len(extra)} unexpected"
+    for stream in streams:
+        keys = run.keys(stream)
+        duplicates = {k: n for k, n in Counter(keys).items() if n > 1}
+        assert not duplicates, f"{stream}: {len(duplicates)} keys emitted more than once, e.g. {list(duplicates)[:3]}"
+        expected = ws.expected_ids(stream, START_TS)
+        missing, extra = expected - set(keys), set(keys) - expected
+        assert not missing and not extra, f"{stream}: {len(missing)} missing (e.g. {sorted(missing)[:3]}), {len(extra)} unexpected"
 
 
-def _scroll_requests(server: EmulatorServer) -> List[Any]:
-    with server._lock:
-        recorded = list(server.requests)
-    return sorted((r for r in recorded if r.path == SCROLL_PATH), key=lambda r: r.started)
+def scroll_requests(server: EmulatorServer) -> List[RequestRecord]:
+    server.wait_idle()
+    return sorted((r for r in server.requests if r.path == "/companies/scroll"), key=lambda r: r.started)
 
 
-def _has_param(record: Any) -> bool:
-    return bool((record.query.get("scroll_param") or [""])[0])
+@pytest.mark.parametrize("restarts, kind", [(2, "scroll_expired"), (5, "scroll_restart_500"), (10, "scroll_expired")])
+def test_many_scroll_restarts_in_one_sync_lose_nothing(server: EmulatorServer, workspace: Workspace, restarts: int, kind: str) -> None:
+    # The second page of every scroll fails, `restarts` times in a row: each time the scroll is gone.
+    server.inject_fault(SCROLL, kind, times=restarts, when=lambda ctx: ctx.scroll_page == 1)
+    run = read(server, BOTH)
+    assert server.stats()["faults_injected"] == restarts
+    assert server.stats()["scrolls_opened"] == restarts + 1
+    assert_every_record_once(run, workspace, BOTH)
 
 
-def _fault_on_nth_continuation(server: EmulatorServer, kind: str, nth: int = 1) -> Dict[str, int]:
-    """Make the ``nth`` scroll request that carries a scroll_param (a later page) fail with ``kind``.
-
-    Watches the requests as they arrive (``on_request``): when the targeted request arrives, a
-    one-shot fault for the scroll path is registered just before the server picks faults for
-    that same request. Only one scroll is open at a time, so no other request can take it.
-    """
-    seen = {"continuations": 0, "injected": 0}
-    lock = threading.Lock()
-
-    def watch(request: RequestRecord) -> None:
-        if request.path == SCROLL_PATH and (request.query.get("scroll_param") or [""])[0]:
-            with lock:
-                seen["continuations"] += 1
-                if seen["continuations"] == nth:
-                    server.inject_fault(r"^/companies/scroll$", kind, times=1)
-                    seen["injected"] += 1
-
-    server.on_request(watch)
-    return seen
+@pytest.mark.parametrize("kind", ["truncated", "reset", "timeout", "502", "504"])
+def test_a_page_served_but_lost_is_recovered_by_another_pass(server: EmulatorServer, workspace: Workspace, kind: str) -> None:
+    """Intercom serves the second page, the answer is lost, and the retry of the same scroll_param
+    gets the third page: only a new pass from the first page recovers the second."""
+    server.inject_fault(SCROLL, kind, times=1, when=lambda ctx: ctx.scroll_page == 1)
+    run = read(server, BOTH)
+    assert server.stats()["scrolls_opened"] == 2
+    assert_every_record_once(run, workspace, BOTH)
 
 
-@pytest.mark.parametrize("kind", ["scroll_expired", "scroll_restart_500"])
-def test_scroll_fault_mid_scroll_restarts_without_loss_or_duplicates(workspace: Workspace, emulator: EmulatorServer, kind: str) -> None:
-    n_pages = math.ceil(len(workspace.companies) / emulator.scroll_page_size)
-    assert n_pages >= 3, "the workspace must need several scroll pages for a mid-scroll fault"
-    seen = _fault_on_nth_continuation(emulator, kind, nth=1)   # the 2nd page request of the scroll
-
-    run = _read(emulator, ["companies"])
-
-    assert seen["injected"] == 1 and emulator.stats()["faults_injected"] == 1, (seen, emulator.stats())
-    faulted = [r for r in _scroll_requests(emulator) if r.fault]
-    assert len(faulted) == 1 and _has_param(faulted[0]), faulted
-    # the scroll could not be resumed: the connector must have opened a new one after the fault
-    reopened = [r for r in _scroll_requests(emulator) if not _has_param(r) and r.started > faulted[0].started]
-    assert reopened, "no new scroll was opened after the failed page"
-    _assert_complete(run, workspace, "companies")
+PAGES = {
+    "the first page": lambda ctx: ctx.opens_scroll,
+    "the second page": lambda ctx: ctx.scroll_page == 1,
+    "the last page": lambda ctx: ctx.scroll_pages is not None and ctx.scroll_page == ctx.scroll_pages - 2,
+    "the final empty page": lambda ctx: ctx.scroll_pages is not None and ctx.scroll_page == ctx.scroll_pages - 1,
+}
 
 
-RESTART_LIMIT_BUG = (
-    "connector bug: RESET_PAGINATION on a stream without a request cursor allows only 2 attempts of the "
-    "single companies slice (CDK PaginationTracker), so a second scroll expiry/restart in one sync fails "
-    "the companies stream: 'There were 2 attempts with the same slice already while the max allowed is 2'"
-)
+@pytest.mark.parametrize("kind", ["truncated", "reset", "timeout", "502", "504", "500", "503", "scroll_expired", "scroll_restart_500"])
+def test_a_fault_on_every_kind_of_page_loses_nothing(server: EmulatorServer, workspace: Workspace, kind: str) -> None:
+    """One fault of `kind` on the first page, the second, the last and the final empty page of the
+    scroll (served-then-lost kinds make a retry skip that page; a lost first page leaves a scroll
+    open that blocks the next one until it expires)."""
+    for aim in PAGES.values():
+        server.inject_fault(SCROLL, kind, times=1, when=aim)
+    run = read(server, BOTH)
+    assert server.stats()["faults_injected"] == len(PAGES), server.stats()
+    assert_every_record_once(run, workspace, BOTH)
 
 
-def test_scroll_exists_waits_for_the_other_scroll_to_expire() -> None:
-    ws = Workspace(seed=7, sizes=SMALL, span_days=400)
-    # A short expiry (Intercom: about a minute) keeps the test quick; long enough that the foreign
-    # scroll is still open when the connector first asks, short enough to wait for.
-    with running_emulator(ws, token="test-token-0123456789", scroll_ttl=10.0) as server:
-        config = config_for(server)
-        catalog = catalog_for(discovered_streams(config), ["companies"])
-        # Someone else (another sync of the same app) opened a scroll and walked away from it.
-        other = requests.get(
-            f"{server.url}{SCROLL_PATH}",
-            headers={"Authorization": f"Bearer {server.token}", "Intercom-Version": "2.11", "Accept": "application/json"},
-            timeout=10,
-        )
-        assert other.status_code == 200 and other.json()["data"], other.text[:500]
-        server.reset_stats()
-
+def test_another_scroll_open_at_the_start_is_waited_out(workspace: Workspace) -> None:
+    expiry = 6.0  # long enough to outlast the connector's start, short enough to wait for
+    with running_emulator(workspace, token="tok-busy", scroll_ttl=expiry) as busy:
+        config = config_for(busy)
+        catalog = catalog_for(discovered_streams(config), BOTH)
+        # Another sync of the same app opened a scroll and walked away from it.
+        other = requests.get(f"{busy.url}/companies/scroll", headers={"Authorization": f"Bearer {busy.token}", "Intercom-Version": "2.11"}, timeout=10)
+        assert other.status_code == 200 and other.json()["data"]
+        busy.reset_stats()
         started = time.monotonic()
-        run = run_cli("read", config, catalog, timeout=180)
-        elapsed = time.monotonic() - started
-        print(f"\nscroll_exists case: sync of companies took {elapsed:.1f} s (scroll_ttl={server.scroll_ttl} s)")
+        run = run_cli("read", config, catalog, timeout=300, env=scroll_expiry_env(expiry))
+        waited = time.monotonic() - started
+        statuses = [r.status for r in scroll_requests(busy)]
+    assert statuses[:1] == [400], f"the other scroll was not in the way: {statuses}"
+    assert_every_record_once(run, workspace, BOTH)
+    assert expiry < waited < 60
+    assert any("Another companies scroll is open" in line for line in run.logs()), run.logs()
 
-        statuses = [r.status for r in _scroll_requests(server)]
-        assert 400 in statuses, f"the foreign scroll was not in the way (statuses {statuses}); the case was not exercised"
-        _assert_complete(run, ws, "companies")
-        assert elapsed < 120, f"the sync took {elapsed:.0f} s although the other scroll expired after {server.scroll_ttl} s"
+
+def test_a_storm_of_faults_of_every_kind_on_the_scroll_loses_nothing() -> None:
+    """10% each of cut-short bodies, expiries and restart 500s, 3% each of every other kind, at most
+    3 in a row on one request, over 200 companies (4 pages and the end): every company and
+    membership. (benchmarks/run.py --scroll-storm runs the same over 1,000 companies.)"""
+    ws = Workspace(seed=5, sizes=WorkspaceSizes(companies=200, company_segments_per_company=2, contacts=50, conversations=5), span_days=300)
+    rates = {"truncated": 0.1, "scroll_expired": 0.1, "scroll_restart_500": 0.1,
+             "500": 0.03, "502": 0.03, "503": 0.03, "504": 0.03, "reset": 0.03, "timeout": 0.03}
+    with running_emulator(ws, token="tok-storm", scroll_ttl=EXPIRY, fault_timeout_seconds=1.0, fault_rates=rates,
+                          fault_paths=SCROLL, max_faults_in_a_row=3, fault_seed=11) as storm:
+        run = read(storm, BOTH)
+        stats = storm.stats()
+    print(f"\nstorm: {stats['faults_injected']} faults, {stats['scrolls_opened']} scrolls opened, {stats['total']} requests")
+    assert stats["faults_injected"] >= 5 and stats["scrolls_opened"] >= 3, stats  # the storm did hit
+    assert_every_record_once(run, ws, BOTH)
 
 
-@pytest.mark.xfail(strict=True, reason=RESTART_LIMIT_BUG)
-def test_two_scroll_restarts_in_one_sync(workspace: Workspace, emulator: EmulatorServer) -> None:
-    """Expiry of the 2nd page, then again of the 2nd page of the restarted scroll."""
-    continuations = {"n": 0}
+@pytest.mark.parametrize("reverse_catalog", [False, True])
+def test_companies_and_company_segments_read_the_scroll_once(server: EmulatorServer, workspace: Workspace, reverse_catalog: bool) -> None:
+    run = read(server, BOTH, reverse_catalog)
+    assert_every_record_once(run, workspace, BOTH)
+    pages = -(-len(workspace.companies) // server.scroll_page_size) + 1  # the empty page ends the scroll
+    assert [r.status for r in scroll_requests(server)] == [200] * pages
+    assert server.stats()["scrolls_opened"] == 1
 
-    def watch(request: RequestRecord) -> None:
-        if request.path == SCROLL_PATH and (request.query.get("scroll_param") or [""])[0]:
-            continuations["n"] += 1
-            if continuations["n"] in (1, 3):
-                emulator.inject_fault(r"^/companies/scroll$", "scroll_expired", times=1)
 
-    emulator.on_request(watch)
-    run = _read(emulator, ["companies"])
-    assert emulator.stats()["faults_injected"] == 2, emulator.stats()
-    _assert_complete(run, workspace, "companies")
+def test_company_segments_alone_reads_the_scroll_itself(server: EmulatorServer, workspace: Workspace) -> None:
+    run = read(server, ["company_segments"])
+    assert_every_record_once(run, workspace, ["company_segments"])
+    assert server.stats()["scrolls_opened"] == 1
 
 
 def test_empty_workspace_companies_succeeds_with_no_records() -> None:
     ws = Workspace(seed=3, sizes=WorkspaceSizes(companies=0), span_days=60)
-    assert ws.expected_ids("companies", START_TS) == set()
-    with running_emulator(ws, token="test-token-0123456789") as server:
-        run = _read(server, ["companies", "company_segments"])
-    assert run.returncode == 0, f"exit {run.returncode}: {run.errors} {run.stderr[-3000:]}"
-    assert not run.errors, run.errors
+    with running_emulator(ws, token="tok-empty") as empty:
+        run = read(empty, BOTH)
+    assert run.returncode == 0 and not run.errors, f"exit {run.returncode}: {run.errors} {run.stderr[-3000:]}"
     assert run.keys("companies") == [] and run.keys("company_segments") == []
 
 
-def test_companies_and_company_segments_never_hold_two_scrolls(workspace: Workspace, emulator: EmulatorServer) -> None:
-    # Watch every scroll answer (how many companies it carried) without changing it.
-    answers: List[Dict[str, Any]] = []
-
-    def observed_scroll(request: RequestRecord, out: Any) -> None:
-        if request.path == SCROLL_PATH:
-            param: Optional[str] = (request.query.get("scroll_param") or [None])[0]
-            answers.append({"param": param, "n": len(out["data"]), "at": time.time()})
-
-    emulator.on_answer(observed_scroll)
-
-    run = _read(emulator, ["companies", "company_segments"])
-
-    requests_ = _scroll_requests(emulator)
-    statuses = Counter(r.status for r in requests_)
-    assert statuses.get(400, 0) == 0, f"the emulator answered 400 (scroll_exists) {statuses[400]} times: two scrolls overlapped"
-    assert set(statuses) == {200}, statuses
-
-    # Walk the scroll answers in order: each scroll runs from an opening request (no
-    # scroll_param) to its final (empty) page; no other scroll may be opened in between.
-    answers.sort(key=lambda a: a["at"])
-    open_scroll = False
-    scrolls = 0
-    for answer in answers:
-        if answer["param"] is None:
-            assert not open_scroll, "a second scroll was opened before the previous one reached its final page"
-            open_scroll, scrolls = True, scrolls + 1
-        else:
-            assert open_scroll, "a scroll page was requested with no scroll open"
-        if answer["n"] == 0:
-            open_scroll = False
-    assert not open_scroll, "a scroll was left open (never read to its final page)"
-    assert scrolls >= 1
-    # Same check on the request log (start/end times): an opening request never starts while
-    # another scroll's requests are still to come.
-    openings = [i for i, r in enumerate(requests_) if not _has_param(r)]
-    for a, b in zip(openings, openings[1:]):
-        previous_scroll = requests_[a:b]
-        assert all(r.ended <= requests_[b].started for r in previous_scroll), "scroll requests overlapped in time"
-
-    _assert_complete(run, workspace, "companies")
-    _assert_complete(run, workspace, "company_segments")
+def test_retry_log_lines_name_what_happened(server: EmulatorServer, workspace: Workspace) -> None:
+    server.inject_fault(SCROLL, "500", times=1, when=lambda ctx: ctx.scroll_page == 1)
+    server.inject_fault(SCROLL, "truncated", times=1, when=lambda ctx: ctx.scroll_page == 2)
+    server.inject_fault(r"^/tags$", "503", times=1)
+    server.inject_fault(r"^/teams$", "reset", times=1)
+    run = read(server, BOTH + ["tags", "teams"])
+    assert_every_record_once(run, workspace, BOTH + ["tags", "teams"])
+    retries = [line for line in run.logs() if "retrying in" in line]
+    for wording in (
+        "Intercom answered HTTP 500 Internal Server Error (a server error: server_error, 'An unexpected server error occurred') to GET /companies/scroll",
+        "Intercom's answer to GET /companies/scroll was cut short or is not JSON (HTTP 200",
+        "Intercom answered HTTP 503 Service Unavailable (a server error) to GET /tags",
+        "the connection to Intercom failed during GET /teams",
+    ):
+        assert any(wording in line for line in retries), (wording, retries)
+    assert not [line for line in run.logs() if "Rate limit exceeded" in line]

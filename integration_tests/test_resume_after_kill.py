@@ -14,7 +14,7 @@ from collections import Counter
 
 from conftest import SMALL
 from intercom_emulator import Workspace, running_emulator
-from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, sync_through_kills
+from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, scroll_expiry_env, sync_through_kills
 
 KILLS = 3
 MAX_ATTEMPTS = 10
@@ -32,7 +32,7 @@ def test_killed_syncs_resume_without_losing_records() -> None:
 
         rng = random.Random(424242)
         started = time.monotonic()
-        sync = sync_through_kills(config, catalog, [rng.randint(20, int(expected_messages * 0.9)) for _ in range(KILLS)], MAX_ATTEMPTS)
+        sync = sync_through_kills(config, catalog, [rng.randint(20, int(expected_messages * 0.9)) for _ in range(KILLS)], MAX_ATTEMPTS, scroll_expiry_env(3.0))
         records, log, kills, finished = sync.records, sync.log, sync.kills, sync.finished
         elapsed = time.monotonic() - started
         print("\n" + "\n".join(log))

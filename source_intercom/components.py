@@ -887,7 +887,10 @@ class CompaniesScrollRetriever(Retriever):
         if response.status_code == 400 and "scroll_exists" in detail:
             return ScrollAnswer("busy", maybe_skipped=maybe_skipped, detail=detail)
         if response.status_code == 404:
-            return ScrollAnswer("expired" if scroll_param else "no_companies", maybe_skipped=maybe_skipped, detail=detail)
+            # On a first page, a 404 means a workspace without companies, unless it speaks of the
+            # scroll (Intercom's expiry wording): then it is read as an expiry, never as "no companies".
+            empty = scroll_param is None and "scroll" not in detail.lower()
+            return ScrollAnswer("no_companies" if empty else "expired", maybe_skipped=maybe_skipped, detail=detail)
         return ScrollAnswer("failed", maybe_skipped=maybe_skipped, detail=detail)
 
 
