@@ -13,6 +13,7 @@ from .replies import Reply, error_reply
 SUPPORTED_VERSIONS = ("2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "Preview")
 UNLIMITED_RATE_LIMIT = 1_000_000   # reported X-RateLimit-Limit when no limit is enforced
 WINDOW_SECONDS = 10
+CONTACT_LISTS = {"tags": "contact_tags", "companies": "contact_companies", "notes": "contact_notes"}
 
 
 def resources_of(path: str) -> tuple[str, ...]:
@@ -25,6 +26,8 @@ def resources_of(path: str) -> tuple[str, ...]:
         return ("activity_logs",)
     if head == "companies" and len(parts) == 3 and parts[2] == "segments":
         return ("companies", "company_segments")
+    if head == "contacts" and len(parts) == 3 and parts[2] in CONTACT_LISTS:
+        return ("contacts", CONTACT_LISTS[parts[2]])
     if head == "ticket_types":
         return ("tickets", "ticket_types")
     if head == "data_attributes":

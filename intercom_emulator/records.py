@@ -111,6 +111,11 @@ class Contact:
     deleted: ClassVar[bool] = False     # contacts are never deleted here
 
 
+def note_id(contact: Contact, k: int) -> str:
+    """The id of a contact's k-th note: room for 20 notes a contact."""
+    return str(800_000 + contact.idx * 20 + k)
+
+
 class Part(NamedTuple):
     """A conversation or ticket part (a tuple: conversations with 600 parts stay cheap)."""
     id: int

@@ -10,7 +10,7 @@ import random
 from typing import TYPE_CHECKING
 
 from .records import (NONE, PART_CAP, ActivityLog, Admin, Company, Contact, Conversation, Part, Segment, Team,
-                      Ticket, TicketType)
+                      Ticket, TicketType, note_id)
 from .vocabulary import (ACTIVITY_TYPES, BROWSERS, CITIES, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS, CONTACT_CUSTOM_ATTRS,
                          CONV_STATES, CONVERSATION_CUSTOM_ATTRS, DAY, DOMAINS, FIRST_NAMES, INDUSTRIES, LAST_NAMES,
                          OSES, PART_TYPES, PLANS, TICKET_STATES, WORDS)
@@ -149,8 +149,7 @@ def contact(ws: Workspace, r: Contact) -> dict:
     tags = [{"type": "tag", "id": ws.tags[t].id, "url": f"/tags/{ws.tags[t].id}"} for t in r.tag_indexes]
     companies = [{"type": "company", "id": ws.companies[ci].id, "url": f"/companies/{ws.companies[ci].id}"}
                  for ci in r.company_indexes if ci < len(ws.companies)]
-    notes = [{"type": "note", "id": str(800000 + r.idx * 20 + k), "url": f"/notes/{800000 + r.idx * 20 + k}"}
-             for k in range(r.note_count)]
+    notes = [{"type": "note", "id": note_id(r, k), "url": f"/notes/{note_id(r, k)}"} for k in range(r.note_count)]
     owner = int(ws.admins[r.idx % len(ws.admins)].id) if ws.admins and r.idx % 3 == 0 else None
 
     def sublist(items: list[dict], kind: str) -> dict:
@@ -191,6 +190,23 @@ def contact(ws: Workspace, r: Contact) -> dict:
         "utm_campaign": None, "utm_content": None, "utm_medium": None, "utm_source": None,
         "utm_term": None, "referrer": None, "sms_consent": False, "unsubscribed_from_sms": False,
     }
+
+
+def contact_tags(ws: Workspace, r: Contact) -> dict:
+    """GET /contacts/{id}/tags: every tag, as full tag objects (the example's shape: no applied_at)."""
+    return {"type": "list", "data": [tag(ws, t) for t in r.tag_indexes]}
+
+
+def note(ws: Workspace, r: Contact, k: int) -> dict:
+    """A contact's k-th note. Notes are written between the contact's creation and generation time
+    (so they do not move when the contact is updated), by one of the admins."""
+    rng = random.Random(f"{ws.seed}:note:{r.idx}:{k}")
+    end = max(r.created_at, ws.anchor - 3600)
+    created_at = r.created_at + (end - r.created_at) * (k + 1) // (r.note_count + 1)
+    author = admin(ws, ws.admins[rng.randrange(len(ws.admins))]) if ws.admins else None
+    body = "<p>" + " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 10))) + "</p>"
+    return {"type": "note", "id": note_id(r, k), "created_at": created_at,
+            "contact": {"type": "contact", "id": r.id}, "author": author, "body": body}
 
 
 def contact_ref(ws: Workspace, index: int) -> dict | None:

@@ -22,6 +22,10 @@ from .workspace import Workspace
 LIST_COMPANIES_MAX = 10_000         # GET /companies cannot reach further than this
 LIST_COMPANIES_PER_PAGE_MAX = 60
 DATA_ATTRIBUTE_MODELS = ("contact", "company", "conversation")
+# Default page sizes of page-number lists, as each endpoint's description says ("Defaults to 15").
+# Where Intercom documents no maximum, ``per_page`` is accepted up to the server's page_size_cap.
+CONTACT_COMPANIES_PER_PAGE = 15
+CONTACT_NOTES_PER_PAGE = 15
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,9 @@ class IntercomApi:
             Route("GET", "/companies/{id}", self.company),
             Route("GET", "/companies/{id}/segments", self.company_segments),
             Route("GET", "/contacts/{id}", self.contact),
+            Route("GET", "/contacts/{id}/tags", self.contact_tags),
+            Route("GET", "/contacts/{id}/companies", self.contact_companies),
+            Route("GET", "/contacts/{id}/notes", self.contact_notes),
             Route("POST", "/contacts/search", functools.partial(self.search, "contacts")),
             Route("GET", "/conversations/{id}", self.conversation),
             Route("POST", "/conversations/search", functools.partial(self.search, "conversations")),
@@ -223,6 +230,33 @@ class IntercomApi:
             raise not_found()
         return render.contact(self.ws, r)
 
+    def contact_tags(self, req: ApiRequest, contact_id: str) -> dict:
+        """Every tag of the contact, unpaginated (the contact itself embeds at most 10)."""
+        return render.contact_tags(self.ws, self._contact(contact_id))
+
+    def contact_companies(self, req: ApiRequest, contact_id: str) -> dict:
+        """Page-number pages; the list key is ``data`` as in the OpenAPI example (its schema says
+        ``companies``); ``pages.next`` is a link, null on the last page (as in the example)."""
+        r = self._contact(contact_id)
+        companies = [self.ws.companies[c] for c in r.company_indexes]
+        chunk, pages = self._page_of(req, companies, CONTACT_COMPANIES_PER_PAGE, null_next=True)
+        return {"type": "list", "data": [render.company(self.ws, c) for c in chunk], "pages": pages,
+                "total_count": len(companies)}
+
+    def contact_notes(self, req: ApiRequest, contact_id: str) -> dict:
+        """Newest first, page-number pages; ``pages.next`` is a link, null on the last page."""
+        r = self._contact(contact_id)
+        newest_first = list(reversed(range(r.note_count)))      # notes are written in order
+        chunk, pages = self._page_of(req, newest_first, CONTACT_NOTES_PER_PAGE, null_next=True)
+        return {"type": "list", "data": [render.note(self.ws, r, k) for k in chunk], "total_count": r.note_count,
+                "pages": pages}
+
+    def _contact(self, contact_id: str):
+        r = self.ws.contact_by_id.get(contact_id)
+        if r is None:
+            raise not_found("not_found", "User Not Found")
+        return r
+
     def conversation(self, req: ApiRequest, conversation_id: str) -> dict:
         r = self.ws.conversation_by_id.get(conversation_id)
         if r is None or r.deleted:
@@ -234,6 +268,25 @@ class IntercomApi:
         if r is None:
             raise not_found()
         return render.ticket(self.ws, r, with_parts=True)
+
+    # -------------------------------------------------------------------- page-number lists
+    def _page_of(self, req: ApiRequest, items: list, default_per_page: int, max_per_page: int | None = None,
+                 null_next: bool = False) -> tuple[list, dict]:
+        """The requested page of ``items`` (``page``, ``per_page``) and its ``pages`` object. A
+        ``per_page`` above the maximum (the endpoint's, else page_size_cap) is a 400. ``next`` is
+        the absolute link to the next page; on the last page it is absent, or null (``null_next``)."""
+        maximum = max_per_page or self.page_size_cap
+        page = _positive_int_param(req, "page", 1)
+        per_page = _positive_int_param(req, "per_page", default_per_page)
+        if per_page > maximum:
+            raise ApiError(400, "parameter_invalid", f"per_page must be between 1 and {maximum}")
+        total_pages = max(1, math.ceil(len(items) / per_page))
+        pages = {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages}
+        if page < total_pages:
+            pages["next"] = _link_to_page(req, page + 1)
+        elif null_next:
+            pages["next"] = None
+        return items[(page - 1) * per_page: page * per_page], pages
 
     def search(self, stream: str, req: ApiRequest) -> dict:
         if req.body_invalid:
@@ -254,3 +307,23 @@ def _int_param(req: ApiRequest, name: str, required: bool = False) -> int | None
         return int(value)
     except ValueError:
         raise ApiError(400, "parameter_invalid", f"{name} must be a UNIX timestamp")
+
+
+def _positive_int_param(req: ApiRequest, name: str, default: int) -> int:
+    value = req.param(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ApiError(400, "parameter_invalid", f"{name} must be a positive integer")
+    return number
+
+
+def _link_to_page(req: ApiRequest, page: int) -> str:
+    """The request's own URL (Host header) with ``page`` replaced."""
+    params = {k: v[0] for k, v in req.query.items() if k != "page"}
+    params["page"] = page
+    return f"http://{req.host}{req.path}?{urlencode(params)}"

@@ -190,11 +190,11 @@ class Matcher:
                 return [t["id"] for t in d["teammates"]["teammates"]]
             if field == "ticket_type_id" and self.stream == "tickets":
                 return d["ticket_type"]["id"]
-        if self.stream == "contacts":
+        if self.stream == "contacts":      # every tag and company, not only the 10 the contact embeds
             if field in ("tag_id", "tags.id"):
-                return [t["id"] for t in d["tags"]["data"]]
+                return [self.ws.tags[t].id for t in rec.tag_indexes]
             if field in ("company_id", "companies.id"):
-                return [c["id"] for c in d["companies"]["data"]]
+                return [self.ws.companies[c].id for c in rec.company_indexes]
         return _path(d, field)
 
     def match(self, rec, q):

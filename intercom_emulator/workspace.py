@@ -15,15 +15,21 @@ import time
 
 from . import catalog
 from .records import (NONE, PART_CAP, ActivityLog, Company, Contact, Conversation, Part, Segment, Ticket, hex24,
-                      id_sort_key)
+                      id_sort_key, note_id)
 from .sizes import WorkspaceSizes
 from .vocabulary import ACTIVITY_TYPES, DAY, PART_TYPES
 
-INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "conversations", "conversation_parts",
-                       "activity_logs", "tickets", "segments")
+INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "contact_tags", "contact_companies",
+                       "conversations", "conversation_parts", "activity_logs", "tickets", "segments")
+PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies")     # keys are (parent id, child id)
 FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes")
 ALL_STREAMS = FULL_STREAMS + INCREMENTAL_STREAMS
 FIRST_PART_ID = 10_000_000
+MAX_CONTACT_TAGS = 25           # a contact's tags: the contact embeds 10, GET /contacts/{id}/tags all
+MAX_CONTACT_COMPANIES = 15
+MAX_CONTACT_NOTES = 19          # note ids leave room for 20 a contact (render.note_id)
+MANY_COMPANIES_EVERY = 50       # every 50th contact belongs to more than 10 companies
+MANY_NOTES_EVERY = 30           # every 30th contact has more than 10 notes
 NEVER = -(1 << 62)          # a start date before every record
 
 
@@ -108,20 +114,27 @@ class Workspace:
         return Company(idx=i, id=hex24(self.seed, "company", i), created_at=created, updated_at=updated,
                        segment_indexes=segment_indexes, tag_indexes=tag_indexes, version=version)
 
+    def _contact_company_indexes(self, rng: random.Random, i: int) -> tuple[int, ...]:
+        """Most contacts belong to 1 or 2 companies (20% to none); every 50th to 11-15 (has_more)."""
+        many = i % MANY_COMPANIES_EVERY == 7
+        wanted = rng.randint(11, MAX_CONTACT_COMPANIES) if many else (rng.randint(1, 2) if rng.random() < 0.8 else 0)
+        return self._sample_indexes(rng, len(self.companies), min(len(self.companies), wanted))
+
+    def _contact_tag_indexes(self, rng: random.Random) -> tuple[int, ...]:
+        """Most contacts carry 0-3 tags; about 10% carry 11-25 (as many as the workspace has)."""
+        wanted = rng.randint(11, MAX_CONTACT_TAGS) if rng.random() < 0.1 else rng.choice((0, 0, 1, 2, 3))
+        return self._sample_indexes(rng, len(self.tags), min(len(self.tags), wanted))
+
+    def _contact_note_count(self, rng: random.Random, i: int) -> int:
+        """Most contacts have 0-3 notes; every 30th has 11-19 (has_more, and two pages of 15)."""
+        many = i % MANY_NOTES_EVERY == 11
+        return rng.randint(11, MAX_CONTACT_NOTES) if many else rng.choice((0, 0, 0, 1, 2, 3))
+
     def _new_contact(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Contact:
-        n_companies = len(self.companies)
-        if n_companies and rng.random() < 0.8:
-            company_indexes = tuple(sorted({rng.randrange(n_companies) for _ in range(rng.randint(1, 2))}))
-        else:
-            company_indexes = ()
-        n_tags = len(self.tags)
-        # a few contacts carry more than 10 tags so that has_more is exercised
-        wanted = rng.choice((0, 0, 1, 2, 3)) if rng.random() > 0.02 else min(n_tags, 11 + rng.randint(0, 3))
-        tag_indexes = self._sample_indexes(rng, n_tags, min(n_tags, wanted)) if n_tags else ()
-        note_count = rng.choice((0, 0, 0, 1, 2, 12))
         return Contact(idx=i, id=hex24(self.seed, "contact", i), created_at=created, updated_at=updated,
-                       searchable_at=updated, company_indexes=company_indexes, tag_indexes=tag_indexes,
-                       note_count=note_count, version=version)
+                       searchable_at=updated, company_indexes=self._contact_company_indexes(rng, i),
+                       tag_indexes=self._contact_tag_indexes(rng), note_count=self._contact_note_count(rng, i),
+                       version=version)
 
     def _new_part(self, rng: random.Random, created_at: int, version: int) -> Part:
         part_id = self._next_part_id
@@ -300,6 +313,10 @@ class Workspace:
             summary = {}
             for r in pick(self.contacts):
                 r.updated_at, r.searchable_at, r.rev, r.version = now, self._index_delay_from_now(), r.rev + 1, v
+                if rng.random() < 0.3:
+                    r.tag_indexes = self._contact_tag_indexes(rng)
+                if rng.random() < 0.15:
+                    r.company_indexes = self._contact_company_indexes(rng, r.idx)
             for _ in range(n_new(len(self.contacts))):
                 r = self._new_contact(rng, len(self.contacts), now, now, v)
                 r.searchable_at = self._index_delay_from_now()
@@ -360,6 +377,8 @@ class Workspace:
                 case "company_segments":
                     return {(r.id, self.segments[s].id) for r in self.companies if r.updated_at >= sd
                             for s in r.segment_indexes}
+                case "contact_tags" | "contact_companies":
+                    return self._contact_pairs(stream, (r for r in self.contacts if r.updated_at >= sd))
                 case "conversations":
                     return {r.id for r in self.conversations if not r.deleted and r.updated_at >= sd}
                 case "conversation_parts":
@@ -381,6 +400,8 @@ class Workspace:
                 case "company_segments":
                     return {(r.id, self.segments[s].id) for r in self.companies if r.version > sv
                             for s in r.segment_indexes}
+                case "contact_tags" | "contact_companies":
+                    return self._contact_pairs(stream, (r for r in self.contacts if r.version > sv))
                 case "conversations":
                     return {r.id for r in self.conversations if not r.deleted and r.version > sv}
                 case "conversation_parts":
@@ -388,10 +409,33 @@ class Workspace:
                             for p in r.parts[-PART_CAP:] if p.version > sv}
             raise KeyError(f"unknown stream {stream!r}")
 
+    def _contact_pairs(self, stream: str, contacts) -> set[tuple[str, str]]:
+        ids = self.contact_tag_ids if stream == "contact_tags" else self.contact_company_ids
+        return {(r.id, child) for r in contacts for child in ids(r.id)}
+
     def ground_truth(self, start_date: int | None = None) -> dict[str, list]:
-        """Every stream's expected keys, sorted (company_segments as [company_id, segment_id] pairs)."""
+        """Every stream's expected keys, sorted (``PAIR_STREAMS`` as [parent id, child id] pairs)."""
         out = {}
         for s in ALL_STREAMS:
             ids = self.expected_ids(s, start_date)
-            out[s] = sorted([list(x) for x in ids]) if s == "company_segments" else sorted(ids, key=id_sort_key)
+            out[s] = sorted([list(x) for x in ids]) if s in PAIR_STREAMS else sorted(ids, key=id_sort_key)
         return out
+
+    # ------------------------------------------------------------------ relationship lists
+    def contact_tag_ids(self, contact_id) -> list[str]:
+        """Every tag of a contact (its record embeds only the first 10)."""
+        with self.lock:
+            r = self._find(self.contact_by_id, contact_id, "contact")
+            return [self.tags[t].id for t in r.tag_indexes]
+
+    def contact_company_ids(self, contact_id) -> list[str]:
+        """Every company of a contact (its record embeds only the first 10)."""
+        with self.lock:
+            r = self._find(self.contact_by_id, contact_id, "contact")
+            return [self.companies[c].id for c in r.company_indexes]
+
+    def contact_note_ids(self, contact_id) -> list[str]:
+        """Every note of a contact, oldest first (its record embeds only the first 10)."""
+        with self.lock:
+            r = self._find(self.contact_by_id, contact_id, "contact")
+            return [note_id(r, k) for k in range(r.note_count)]

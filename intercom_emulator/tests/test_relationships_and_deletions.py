@@ -1,0 +1,166 @@
+"""Contacts' long relationship lists (tags, companies, notes), deleted conversations and segment
+memberships that change without an update (real HTTP on loopback)."""
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+import requests
+
+from intercom_emulator import Workspace, WorkspaceSizes, running_emulator
+
+TOKEN = "test-token"
+H = {"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11"}
+DAY = 86400
+SIZES = WorkspaceSizes(admins=3, teams=2, tags=30, segments=5, companies=40, contacts=120, conversations=60,
+                       parts_per_conversation=3, activity_logs=10, tickets=10, conversations_over_part_cap=0)
+
+
+@pytest.fixture
+def emu():
+    with running_emulator(Workspace(seed=3, sizes=SIZES, span_days=200), token=TOKEN) as server:
+        yield server
+
+
+def get(server, path: str, headers: dict = H, **params) -> requests.Response:
+    return requests.get(server.url + path, headers=headers, params=params, timeout=10)
+
+
+def follow_links(server, path: str, key: str, **params) -> tuple[list[dict], list[dict]]:
+    """Every item of a page-number list, following ``pages.next`` links; and the pages objects."""
+    r = get(server, path, **params)
+    items, pages = [], []
+    while True:
+        assert r.status_code == 200, r.text
+        j = r.json()
+        items += j[key]
+        pages.append(j["pages"])
+        link = j["pages"].get("next")
+        if not link:
+            return items, pages
+        assert link.startswith(server.url + path + "?")
+        r = requests.get(link, headers=H, timeout=10)
+
+
+def contact_with(ws: Workspace, more_than: int, count) -> object:
+    return next(r for r in ws.contacts if count(r) > more_than)
+
+
+# ------------------------------------------------------------------ contacts' relationship lists
+def test_generated_contacts_have_long_lists_for_a_few_and_short_ones_for_most():
+    ws = Workspace(seed=7, sizes=WorkspaceSizes(tags=40, contacts=2000))
+    tags = [len(r.tag_indexes) for r in ws.contacts]
+    companies = [len(r.company_indexes) for r in ws.contacts]
+    notes = [r.note_count for r in ws.contacts]
+    assert 0.07 < sum(n > 10 for n in tags) / len(tags) < 0.13 and max(tags) == 25
+    assert 20 <= sum(n > 10 for n in companies) <= 60 and max(companies) == 15
+    assert sum(n > 15 for n in notes) > 10
+    assert statistics.median(tags) <= 2 and statistics.median(companies) <= 2 and statistics.median(notes) == 0
+
+
+def test_contact_embeds_ten_items_of_each_long_list_with_has_more_total_count_and_url(emu):
+    ws = emu.ws
+    for kind, count in (("tags", lambda r: len(r.tag_indexes)), ("companies", lambda r: len(r.company_indexes)),
+                        ("notes", lambda r: r.note_count)):
+        r = contact_with(ws, 10, count)
+        sub = get(emu, f"/contacts/{r.id}").json()[kind]
+        assert len(sub["data"]) == 10 and sub["has_more"] is True, kind
+        assert sub["total_count"] == count(r) and sub["url"] == f"/contacts/{r.id}/{kind}"
+
+
+def test_contact_tags_lists_every_tag_as_a_full_tag_object(emu):
+    ws = emu.ws
+    r = contact_with(ws, 20, lambda c: len(c.tag_indexes))
+    j = get(emu, f"/contacts/{r.id}/tags").json()
+    assert j["type"] == "list" and "pages" not in j
+    assert [t["id"] for t in j["data"]] == ws.contact_tag_ids(r.id) and len(j["data"]) > 20
+    names = {t.id: t.name for t in ws.tags}
+    assert all(t["type"] == "tag" and t["name"] == names[t["id"]] for t in j["data"])
+
+
+def test_contact_companies_are_paged_by_number_to_the_end_without_duplicates(emu):
+    ws = emu.ws
+    r = contact_with(ws, 10, lambda c: len(c.company_indexes))
+    companies, pages = follow_links(emu, f"/contacts/{r.id}/companies", "data", per_page=4)
+    ids = [c["id"] for c in companies]
+    assert ids == ws.contact_company_ids(r.id) and len(ids) == len(set(ids))
+    assert all(c["type"] == "company" and "custom_attributes" in c for c in companies)
+    n_pages = -(-len(ids) // 4)
+    assert [p["page"] for p in pages] == list(range(1, n_pages + 1))
+    assert all(p["type"] == "pages" and p["per_page"] == 4 and p["total_pages"] == n_pages for p in pages)
+    assert pages[-1]["next"] is None                       # null on the last page, as the OpenAPI example
+    first = get(emu, f"/contacts/{r.id}/companies").json()
+    assert first["pages"]["per_page"] == 15 and first["total_count"] == len(ids)
+    assert get(emu, f"/contacts/{r.id}/companies", page=n_pages + 1).json()["data"] == []
+
+
+@pytest.mark.parametrize("params", [{"per_page": 151}, {"per_page": 0}, {"page": 0}, {"page": "x"}])
+def test_contact_lists_refuse_a_bad_page_or_per_page(emu, params):
+    r = get(emu, f"/contacts/{emu.ws.contacts[0].id}/companies", **params)
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "parameter_invalid"
+
+
+def test_contact_notes_come_newest_first_in_pages_of_fifteen(emu):
+    ws = emu.ws
+    r = contact_with(ws, 15, lambda c: c.note_count)
+    notes, pages = follow_links(emu, f"/contacts/{r.id}/notes", "data")
+    assert len(pages) == 2 and pages[0]["per_page"] == 15 and pages[-1]["next"] is None
+    assert sorted(n["id"] for n in notes) == sorted(ws.contact_note_ids(r.id))
+    times = [n["created_at"] for n in notes]
+    assert times == sorted(times, reverse=True) and r.created_at <= times[-1]
+    assert all(n["type"] == "note" and n["contact"] == {"type": "contact", "id": r.id} and n["author"]["type"] == "admin"
+               and n["body"].startswith("<p>") for n in notes)
+
+
+def test_unknown_contact_is_404_on_every_list(emu):
+    for kind in ("tags", "companies", "notes"):
+        r = get(emu, f"/contacts/5f0000000000000000000000/{kind}")
+        assert r.status_code == 404 and r.json()["errors"][0] == {"code": "not_found", "message": "User Not Found"}
+
+
+def test_contact_tags_and_companies_ground_truth_is_what_the_api_serves(emu):
+    ws = emu.ws
+    sd = ws.now() - 60 * DAY
+    since = [r for r in ws.contacts if r.updated_at >= sd]
+    assert 0 < len(since) < len(ws.contacts)
+    tags = {(r.id, t["id"]) for r in since for t in get(emu, f"/contacts/{r.id}/tags").json()["data"]}
+    companies = {(r.id, c["id"]) for r in since for c in follow_links(emu, f"/contacts/{r.id}/companies", "data")[0]}
+    assert tags == ws.expected_ids("contact_tags", sd) and companies == ws.expected_ids("contact_companies", sd)
+    truth = requests.get(emu.url + "/_emulator/ground_truth", params={"start_date": sd}, timeout=10).json()
+    assert {tuple(x) for x in truth["contact_tags"]} == tags
+
+
+def test_mutation_changes_some_contacts_lists_and_changed_ids_names_them():
+    ws = Workspace(seed=3, sizes=SIZES)
+    before = {r.id: (r.tag_indexes, r.company_indexes) for r in ws.contacts}
+    v = ws.version
+    ws.mutate_random(random.Random(5), fraction=0.3)
+    changed = ws.changed_ids("contacts", v)
+    moved = {r.id for r in ws.contacts if r.id in before and before[r.id] != (r.tag_indexes, r.company_indexes)}
+    assert moved and moved <= changed
+    assert ws.changed_ids("contact_tags", v) == {(c, t) for c in changed for t in ws.contact_tag_ids(c)}
+    assert ws.changed_ids("contact_companies", v) <= ws.expected_ids("contact_companies", ws.now() - 5)
+
+
+def test_search_by_tag_finds_contacts_whose_tag_is_beyond_the_ten_embedded(emu):
+    ws = emu.ws
+    r = contact_with(ws, 12, lambda c: len(c.tag_indexes))
+    last_tag = ws.contact_tag_ids(r.id)[-1]
+    query = {"operator": "AND", "value": [{"field": "id", "operator": "=", "value": r.id},
+                                          {"field": "tag_id", "operator": "=", "value": last_tag}]}
+    j = requests.post(emu.url + "/contacts/search", headers=H, json={"query": query}, timeout=10).json()
+    assert [c["id"] for c in j["data"]] == [r.id]
+
+
+def test_each_contact_list_can_be_denied_on_its_own():
+    denied = {"contact_tags": 403, "contact_companies": 401, "contact_notes": 403}
+    with running_emulator(Workspace(seed=3, sizes=SIZES), token=TOKEN, denied=denied) as server:
+        cid = server.ws.contacts[0].id
+        for kind, status in (("tags", 403), ("companies", 401), ("notes", 403)):
+            r = get(server, f"/contacts/{cid}/{kind}")
+            assert r.status_code == status and r.json()["errors"][0]["code"] == ("unauthorized" if status == 401
+                                                                                 else "forbidden")
+        assert get(server, f"/contacts/{cid}").status_code == 200
+    with running_emulator(Workspace(seed=3, sizes=SIZES), token=TOKEN, denied={"contacts": 403}) as server:
+        assert get(server, f"/contacts/{server.ws.contacts[0].id}/tags").status_code == 403
