@@ -16,6 +16,13 @@ WINDOW_SECONDS = 10
 CONTACT_LISTS = {"tags": "contact_tags", "companies": "contact_companies", "notes": "contact_notes"}
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """Versions in release order: "2.9" < "2.10" < "2.16" < "Preview"."""
+    if version == "Preview":
+        return (1 << 30,)
+    return tuple(int(n) for n in version.split("."))
+
+
 def resources_of(path: str) -> tuple[str, ...]:
     """Permission resources a path belongs to (the keys of ``denied``)."""
     parts = [p for p in path.split("/") if p]
@@ -32,6 +39,8 @@ def resources_of(path: str) -> tuple[str, ...]:
         return ("tickets", "ticket_types")
     if head == "data_attributes":
         return ("data_attributes", "company_attributes", "contact_attributes")
+    if head == "conversations" and parts[1:] == ["deleted"]:
+        return ("conversations", "deleted_conversations")
     if head == "conversations":
         return ("conversations", "conversation_parts")
     return (head,)

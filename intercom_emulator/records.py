@@ -139,7 +139,12 @@ class Conversation:
     parts: list[Part]
     version: int = 0
     rev: int = 0
-    deleted: bool = False
+    deleted_at: int | None = None       # set when deleted: GET /conversations/deleted lists it from then on
+    metrics_retained: bool = False      # whether its metrics outlive it (shown with deleted_at)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 @dataclass(slots=True, eq=False)

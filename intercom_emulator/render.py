@@ -299,6 +299,11 @@ def conversation(ws: Workspace, r: Conversation, with_parts: bool = False) -> di
     return d
 
 
+def deleted_conversation(r: Conversation) -> dict:
+    """An item of GET /conversations/deleted (2.16)."""
+    return {"type": "conversation", "id": r.id, "deleted_at": r.deleted_at, "metrics_retained": r.metrics_retained}
+
+
 # ------------------------------------------------------------------------ activity logs, tickets
 def activity_log(ws: Workspace, r: ActivityLog) -> dict:
     by = ws.admins[r.admin_index % len(ws.admins)] if ws.admins else None

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from . import render
 from .records import id_sort_key
 from .faults import FaultContext
+from .gate import version_key
 from .replies import ApiError, not_found
 from .scroll import CompaniesScroll
 from .search import SearchCache, SearchError, run_search
@@ -26,6 +27,8 @@ DATA_ATTRIBUTE_MODELS = ("contact", "company", "conversation")
 # Where Intercom documents no maximum, ``per_page`` is accepted up to the server's page_size_cap.
 CONTACT_COMPANIES_PER_PAGE = 15
 CONTACT_NOTES_PER_PAGE = 15
+DELETED_CONVERSATIONS_PER_PAGE, DELETED_CONVERSATIONS_PER_PAGE_MAX = 20, 60     # documented in 2.16
+DEFAULT_VERSION = "2.11"            # the version a request without Intercom-Version gets
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class ApiRequest:
     body: object = None
     body_invalid: bool = False      # a body was sent but is not JSON
     host: str = ""                  # the Host header (or the server's address): absolute links use it
+    version: str | None = None      # the Intercom-Version header, if sent
 
     @property
     def segments(self) -> list[str]:
@@ -51,6 +55,7 @@ class Route:
     method: str
     path: str                       # "/companies/{id}/segments": "{id}" matches any one segment
     handler: Callable[..., object]
+    since: str | None = None        # the first Intercom-Version that has the endpoint
 
     def match(self, method: str, segments: list[str]) -> list[str] | None:
         """The ``{id}`` values if this route serves the request, else None."""
@@ -68,11 +73,12 @@ class Route:
 
 class IntercomApi:
     def __init__(self, ws: Workspace, scroll: CompaniesScroll, page_size_cap: int = 150,
-                 activity_logs_page_size: int = 50):
+                 activity_logs_page_size: int = 50, default_version: str = DEFAULT_VERSION):
         self.ws = ws
         self.scroll = scroll
         self.page_size_cap = page_size_cap
         self.activity_logs_page_size = activity_logs_page_size
+        self.default_version = default_version      # the app's version, for requests without the header
         self.search_cache = SearchCache()
         # First match wins: fixed paths come before the "{id}" paths they would also match.
         self.routes = (
@@ -93,6 +99,7 @@ class IntercomApi:
             Route("GET", "/contacts/{id}/companies", self.contact_companies),
             Route("GET", "/contacts/{id}/notes", self.contact_notes),
             Route("POST", "/contacts/search", functools.partial(self.search, "contacts")),
+            Route("GET", "/conversations/deleted", self.deleted_conversations, since="2.16"),
             Route("GET", "/conversations/{id}", self.conversation),
             Route("POST", "/conversations/search", functools.partial(self.search, "conversations")),
             Route("GET", "/tickets/{id}", self.ticket),
@@ -106,8 +113,14 @@ class IntercomApi:
             for route in self.routes:
                 ids = route.match(req.method, segments)
                 if ids is not None:
+                    self._check_version(req, route)
                     return route.handler(req, *ids)
             raise not_found()
+
+    def _check_version(self, req: ApiRequest, route: Route) -> None:
+        """An endpoint that the request's version lacks answers 400 intercom_version_invalid."""
+        if route.since and version_key(req.version or self.default_version) < version_key(route.since):
+            raise ApiError(400, "intercom_version_invalid", "Requested resource is not available in current API version.")
 
     def fault_context(self, req: ApiRequest) -> FaultContext:
         """What a fault rule sees of ``req``: for a scroll request, also the page it would serve."""
@@ -287,6 +300,19 @@ class IntercomApi:
         elif null_next:
             pages["next"] = None
         return items[(page - 1) * per_page: page * per_page], pages
+
+    def deleted_conversations(self, req: ApiRequest) -> dict:
+        """Intercom-Version 2.16 and later: deleted conversations by ``deleted_at`` (``order`` desc by
+        default, or asc; ties by id), 20 a page and at most 60; ``pages.next`` is a link, absent on
+        the last page."""
+        order = req.param("order", "desc")
+        if order not in ("asc", "desc"):
+            raise ApiError(400, "parameter_invalid", "order must be asc or desc")
+        deleted = sorted((r for r in self.ws.conversations if r.deleted),
+                         key=lambda r: (r.deleted_at, id_sort_key(r.id)), reverse=order == "desc")
+        chunk, pages = self._page_of(req, deleted, DELETED_CONVERSATIONS_PER_PAGE, DELETED_CONVERSATIONS_PER_PAGE_MAX)
+        return {"type": "conversations.list", "total_count": len(deleted), "pages": pages,
+                "conversations": [render.deleted_conversation(r) for r in chunk]}
 
     def search(self, stream: str, req: ApiRequest) -> dict:
         if req.body_invalid:

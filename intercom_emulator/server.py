@@ -22,7 +22,7 @@ from .faults import (CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, SERVES, FaultPlan, Pre
                      fault_reply)
 from .gate import SUPPORTED_VERSIONS, Gate, Refused
 from .replies import ApiError, Reply, error_reply, json_reply
-from .routes import ApiRequest, IntercomApi
+from .routes import DEFAULT_VERSION, ApiRequest, IntercomApi
 from .scroll import CompaniesScroll
 from .workspace import Workspace
 
@@ -80,11 +80,12 @@ class EmulatorServer:
                  other_region_tokens=(), supported_versions=SUPPORTED_VERSIONS,
                  fault_timeout_seconds: float = 30.0, control_endpoints: bool = True,
                  fault_rates: dict[str, float] | None = None, fault_paths: str | None = None,
-                 max_faults_in_a_row: int | None = None):
+                 max_faults_in_a_row: int | None = None, default_version: str = DEFAULT_VERSION):
         """Random faults: ``fault_rates`` ({kind: probability per request}) or ``fault_rate``
         shared evenly by ``fault_kinds``; only on paths matching ``fault_paths`` (a regex; all if
         None); reproducible with ``fault_seed``; a request that already got
-        ``max_faults_in_a_row`` faults in a row gets no random one."""
+        ``max_faults_in_a_row`` faults in a row gets no random one. ``default_version`` is the
+        app's API version, used for a request without ``Intercom-Version``."""
         self.ws = ws if ws is not None else Workspace()
         self.token = token
         self.host, self.port = host, port
@@ -99,11 +100,12 @@ class EmulatorServer:
                          supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
                          faults=self.faults)
         self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl)
-        self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size)
+        self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size, default_version)
         self._control_routes = {
             ("GET", "/_emulator/ground_truth"): self._ground_truth,
             ("GET", "/_emulator/stats"): self._stats,
             ("POST", "/_emulator/mutate"): self._mutate,
+            ("POST", "/_emulator/delete_conversations"): self._delete_conversations,
             ("POST", "/_emulator/reset_stats"): self._reset_stats,
         }
 
@@ -250,7 +252,8 @@ class EmulatorServer:
                 body_invalid = True
         headers = {k.lower(): v for k, v in h.headers.items()}
         req = ApiRequest(h.command, path, query, body, body_invalid,
-                         host=h.headers.get("Host") or f"{self.host}:{self.port}")
+                         host=h.headers.get("Host") or f"{self.host}:{self.port}",
+                         version=headers.get("intercom-version"))
 
         if path.startswith("/_emulator/") and self.control_endpoints:
             self._deliver(h, self._control(req))
@@ -329,8 +332,8 @@ class EmulatorServer:
             return error_reply(404, "not_found", "Resource Not Found")
         try:
             return json_reply(200, handler(req))
-        except (ValueError, TypeError) as e:
-            return error_reply(400, "bad_request", str(e))
+        except (ValueError, TypeError, KeyError) as e:
+            return error_reply(400, "bad_request", str(e.args[0] if isinstance(e, KeyError) else e))
 
     def _ground_truth(self, req: ApiRequest) -> dict:
         start_date = req.param("start_date", "")
@@ -343,6 +346,21 @@ class EmulatorServer:
         b = req.body or {}
         summary = self.ws.mutate_random(random.Random(b.get("seed", 0)), float(b.get("fraction", 0.1)))
         return {**summary, "version": self.ws.version}
+
+    def _delete_conversations(self, req: ApiRequest) -> dict:
+        """``{"ids": [...]}`` deletes those conversations (one version step each), ``{"count": n,
+        "seed": s}`` n random live ones (one version step)."""
+        b = req.body if isinstance(req.body, dict) else {}
+        if "ids" in b:
+            with self.ws.lock:
+                live = {r.id for r in self.ws.conversations if not r.deleted}
+                unknown = [i for i in b["ids"] if str(i) not in live]
+                if unknown:
+                    raise ValueError(f"unknown or already deleted conversations: {unknown}")
+                deleted = [self.ws.delete_conversation(i) for i in b["ids"]]
+        else:
+            deleted = self.ws.delete_random_conversations(random.Random(b.get("seed", 0)), int(b["count"]))
+        return {"deleted": deleted, "version": self.ws.version}
 
     def _reset_stats(self, req: ApiRequest) -> dict:
         self.reset_stats()

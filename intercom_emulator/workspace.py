@@ -20,7 +20,8 @@ from .sizes import WorkspaceSizes
 from .vocabulary import ACTIVITY_TYPES, DAY, PART_TYPES
 
 INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "contact_tags", "contact_companies",
-                       "conversations", "conversation_parts", "activity_logs", "tickets", "segments")
+                       "conversations", "conversation_parts", "deleted_conversations", "activity_logs", "tickets",
+                       "segments")
 PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies")     # keys are (parent id, child id)
 FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes")
 ALL_STREAMS = FULL_STREAMS + INCREMENTAL_STREAMS
@@ -257,11 +258,29 @@ class Workspace:
             r.rev += 1
             return r.id
 
-    def delete_conversation(self, conversation_id) -> None:
+    def delete_conversation(self, conversation_id, deleted_at: int | None = None) -> str:
+        """Delete a conversation (one version step): it leaves searches and GET answers 404, and
+        GET /conversations/deleted lists it with ``deleted_at`` (now unless given)."""
         with self.lock:
             r = self._find(self.conversation_by_id, conversation_id, "conversation")
-            r.version = self._bump()
-            r.deleted = True
+            if r.deleted:
+                raise KeyError(f"conversation {conversation_id} is already deleted")
+            self._mark_deleted(r, self._bump(), int(deleted_at if deleted_at is not None else self.now()))
+            return r.id
+
+    def delete_random_conversations(self, rng: random.Random, count: int) -> list[str]:
+        """Delete ``count`` random live conversations (or all there are), as one version step."""
+        with self.lock:
+            live = [r for r in self.conversations if not r.deleted]
+            chosen = rng.sample(live, min(count, len(live)))
+            v, now = self._bump(), self.now()
+            for r in chosen:
+                self._mark_deleted(r, v, now)
+            return [r.id for r in chosen]
+
+    def _mark_deleted(self, r: Conversation, version: int, deleted_at: int) -> None:
+        r.deleted_at, r.version = deleted_at, version
+        r.metrics_retained = random.Random(f"{self.seed}:metrics-retained:{r.id}").random() < 0.5
 
     def add_activity_log(self, created_at: int | None = None) -> str:
         with self.lock:
@@ -307,6 +326,9 @@ class Workspace:
             def n_new(n: int) -> int:
                 return max(1, int(round(fraction * n * 0.25))) if fraction > 0 else 0
 
+            def n_deleted(n: int) -> int:
+                return max(1, int(round(fraction * n / 10))) if fraction > 0 else 0
+
             def touch(r) -> None:
                 r.rev, r.version, r.updated_at = r.rev + 1, v, now
 
@@ -346,6 +368,11 @@ class Workspace:
                 self._append_conversation(r)
             summary["conversations"] = sum(1 for r in self.conversations if r.version == v)
             summary["conversation_parts"] = new_parts
+            untouched = [r for r in self.conversations if not r.deleted and r.version != v]
+            doomed = rng.sample(untouched, min(len(untouched), n_deleted(len(live))))
+            for r in doomed:
+                self._mark_deleted(r, v, now)
+            summary["deleted_conversations"] = len(doomed)
 
             for r in pick(self.tickets):
                 touch(r)
@@ -384,6 +411,8 @@ class Workspace:
                 case "conversation_parts":
                     return {str(p.id) for r in self.conversations if not r.deleted and r.updated_at >= sd
                             for p in r.parts[-PART_CAP:]}
+                case "deleted_conversations":
+                    return {r.id for r in self.conversations if r.deleted and r.deleted_at >= sd}
                 case "activity_logs":
                     return {r.id for r in self.activity_logs if r.created_at >= sd}
             raise KeyError(f"unknown stream {stream!r}")
@@ -407,6 +436,8 @@ class Workspace:
                 case "conversation_parts":
                     return {str(p.id) for r in self.conversations if not r.deleted
                             for p in r.parts[-PART_CAP:] if p.version > sv}
+                case "deleted_conversations":
+                    return {r.id for r in self.conversations if r.deleted and r.version > sv}
             raise KeyError(f"unknown stream {stream!r}")
 
     def _contact_pairs(self, stream: str, contacts) -> set[tuple[str, str]]:

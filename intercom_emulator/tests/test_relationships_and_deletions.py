@@ -164,3 +164,120 @@ def test_each_contact_list_can_be_denied_on_its_own():
         assert get(server, f"/contacts/{cid}").status_code == 200
     with running_emulator(Workspace(seed=3, sizes=SIZES), token=TOKEN, denied={"contacts": 403}) as server:
         assert get(server, f"/contacts/{server.ws.contacts[0].id}/tags").status_code == 403
+
+
+# ------------------------------------------------------------------------ deleted conversations
+V216 = {**H, "Intercom-Version": "2.16"}
+
+
+def delete_some(server, count: int, seed: int = 1) -> list[str]:
+    r = requests.post(server.url + "/_emulator/delete_conversations", json={"count": count, "seed": seed}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["deleted"]
+
+
+def read_deleted(server, **params) -> tuple[list[dict], list[dict]]:
+    r = get(server, "/conversations/deleted", headers=V216, **params)
+    items, pages = [], []
+    while True:
+        assert r.status_code == 200, r.text
+        j = r.json()
+        assert j["type"] == "conversations.list" and j["total_count"] == len(emu_deleted(server))
+        items += j["conversations"]
+        pages.append(j["pages"])
+        if "next" not in j["pages"]:
+            return items, pages
+        r = requests.get(j["pages"]["next"], headers=V216, timeout=10)
+
+
+def emu_deleted(server) -> list:
+    return [r for r in server.ws.conversations if r.deleted]
+
+
+@pytest.mark.parametrize("version", ["2.11", "2.15", "2.9"])
+def test_deleted_conversations_do_not_exist_before_version_2_16(emu, version):
+    r = get(emu, "/conversations/deleted", headers={**H, "Intercom-Version": version})
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {"code": "intercom_version_invalid",
+                                     "message": "Requested resource is not available in current API version."}
+    assert get(emu, "/conversations/deleted", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 400
+
+
+@pytest.mark.parametrize("version", ["2.16", "Preview"])
+def test_deleted_conversations_exist_from_version_2_16_and_in_preview(emu, version):
+    assert get(emu, "/conversations/deleted", headers={**H, "Intercom-Version": version}).status_code == 200
+
+
+def test_deleted_conversations_page_newest_first_with_links_to_the_end(emu):
+    ws = emu.ws
+    first = delete_some(emu, 30, seed=1)
+    earlier = ws.delete_conversation(next(r.id for r in ws.conversations if not r.deleted),
+                                     deleted_at=ws.now() - 3 * DAY)
+    items, pages = read_deleted(emu, per_page=7)
+    ids = [c["id"] for c in items]
+    assert len(ids) == len(set(ids)) == 31 and set(ids) == set(first) | {earlier}
+    assert ids[-1] == earlier                                        # the oldest deletion comes last
+    times = [c["deleted_at"] for c in items]
+    assert times == sorted(times, reverse=True)
+    assert [p["page"] for p in pages] == [1, 2, 3, 4, 5] and all(p["total_pages"] == 5 for p in pages)
+    assert pages[0]["next"] == emu.url + "/conversations/deleted?per_page=7&page=2"
+    assert all(set(c) == {"type", "id", "deleted_at", "metrics_retained"} and c["type"] == "conversation"
+               for c in items)
+    assert {c["metrics_retained"] for c in items} == {True, False}
+    oldest_first, _ = read_deleted(emu, order="asc", per_page=60)
+    assert [c["id"] for c in oldest_first] == list(reversed(ids))
+
+
+def test_deleted_conversations_default_to_twenty_a_page_and_refuse_more_than_sixty(emu):
+    delete_some(emu, 25)
+    j = get(emu, "/conversations/deleted", headers=V216).json()
+    assert j["pages"]["per_page"] == 20 and len(j["conversations"]) == 20 and j["total_count"] == 25
+    assert get(emu, "/conversations/deleted", headers=V216, per_page=60).status_code == 200
+    for params in ({"per_page": 61}, {"order": "newest"}, {"page": 0}):
+        r = get(emu, "/conversations/deleted", headers=V216, **params)
+        assert r.status_code == 400 and r.json()["errors"][0]["code"] == "parameter_invalid", params
+
+
+def test_a_deleted_conversation_leaves_search_and_get_but_is_listed_as_deleted(emu):
+    ws = emu.ws
+    victim = ws.conversations[5].id
+    r = requests.post(emu.url + "/_emulator/delete_conversations", json={"ids": [victim]}, timeout=10)
+    assert r.json() == {"deleted": [victim], "version": ws.version}
+    assert get(emu, f"/conversations/{victim}").status_code == 404
+    query = {"field": "id", "operator": "=", "value": victim}
+    assert requests.post(emu.url + "/conversations/search", headers=H, json={"query": query},
+                         timeout=10).json()["conversations"] == []
+    assert victim not in ws.expected_ids("conversations") and victim in ws.expected_ids("deleted_conversations")
+    again = requests.post(emu.url + "/_emulator/delete_conversations", json={"ids": [victim]}, timeout=10)
+    assert again.status_code == 400 and "already deleted" in again.json()["errors"][0]["message"]
+
+
+def test_deleted_conversations_ground_truth_follows_deleted_at_and_versions(emu):
+    ws = emu.ws
+    old = ws.delete_conversation(ws.conversations[1].id, deleted_at=ws.now() - 10 * DAY)
+    v = ws.version
+    recent = delete_some(emu, 4)
+    assert ws.expected_ids("deleted_conversations", ws.now() - 5 * DAY) == set(recent)
+    assert ws.expected_ids("deleted_conversations") == set(recent) | {old}
+    assert ws.changed_ids("deleted_conversations", v) == set(recent)
+    served, _ = read_deleted(emu, per_page=60)
+    assert {c["id"] for c in served} == ws.expected_ids("deleted_conversations")
+
+
+def test_random_mutation_deletes_a_tenth_of_its_fraction_of_conversations():
+    ws = Workspace(seed=3, sizes=SIZES)
+    v = ws.version
+    summary = ws.mutate_random(random.Random(2), fraction=0.5)
+    gone = ws.changed_ids("deleted_conversations", v)
+    assert summary["deleted_conversations"] == len(gone) == 3           # 60 conversations * 0.5 / 10
+    assert not gone & ws.changed_ids("conversations", v) and not gone & ws.expected_ids("conversations")
+    assert ws.mutate_random(random.Random(3), fraction=0.01)["deleted_conversations"] == 1
+    assert ws.mutate_random(random.Random(4), fraction=0)["deleted_conversations"] == 0
+
+
+def test_deleted_conversations_can_be_denied_alone_or_with_conversations():
+    with running_emulator(Workspace(seed=3, sizes=SIZES), token=TOKEN, denied={"deleted_conversations": 403}) as s:
+        assert get(s, "/conversations/deleted", headers=V216).status_code == 403
+        assert get(s, f"/conversations/{s.ws.conversations[0].id}").status_code == 200
+    with running_emulator(Workspace(seed=3, sizes=SIZES), token=TOKEN, denied={"conversations": 401}) as s:
+        assert get(s, "/conversations/deleted", headers=V216).status_code == 401
