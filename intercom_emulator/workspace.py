@@ -226,6 +226,35 @@ class Workspace:
             self._append_company(r)
             return r.id
 
+    def change_company_segments_silently(self, company_id=None, count: int | None = None, seed: int = 0) -> list[str]:
+        """Move one company (``company_id``) or ``count`` random ones in or out of a segment
+        WITHOUT updating them. Intercom's segments are rules ("last seen more than 30 days ago"):
+        membership changes as time passes while the company's ``updated_at`` stays. So only a
+        full read sees the change; ``changed_ids`` does not list it (the workspace version moves,
+        the companies' do not). Returns the changed companies' ids."""
+        with self.lock:
+            if company_id is not None:
+                chosen = [self._find(self.company_by_id, company_id, "company")]
+            else:
+                chosen = random.Random(seed).sample(self.companies, min(count or 0, len(self.companies)))
+            if chosen and not self.segments:
+                raise KeyError("the workspace has no segments")
+            rng = random.Random(f"{self.seed}:silent-segments:{self.version}:{seed}")
+            for r in chosen:
+                r.segment_indexes = self._other_segment_indexes(rng, r.segment_indexes)
+            self._bump()
+            return [r.id for r in chosen]
+
+    def _other_segment_indexes(self, rng: random.Random, current: tuple[int, ...]) -> tuple[int, ...]:
+        """``current`` with one segment left or joined (always a different membership)."""
+        outside = [i for i in range(len(self.segments)) if i not in current]
+        inside = list(current)
+        if outside and (not inside or rng.random() < 0.5):
+            inside.append(rng.choice(outside))
+        else:
+            inside.remove(rng.choice(inside))
+        return tuple(sorted(inside))
+
     def add_conversation(self, created_at: int | None = None, n_parts: int = 2) -> str:
         with self.lock:
             v = self._bump()

@@ -281,3 +281,34 @@ def test_deleted_conversations_can_be_denied_alone_or_with_conversations():
         assert get(s, f"/conversations/{s.ws.conversations[0].id}").status_code == 200
     with running_emulator(Workspace(seed=3, sizes=SIZES), token=TOKEN, denied={"conversations": 401}) as s:
         assert get(s, "/conversations/deleted", headers=V216).status_code == 401
+
+
+# ------------------------------------------------------------------ segments that change silently
+def test_silent_segment_change_is_seen_by_a_full_read_and_not_by_changed_ids(emu):
+    ws = emu.ws
+    r = min(ws.companies, key=lambda c: c.updated_at)
+    before_api = get(emu, f"/companies/{r.id}").json()
+    before_pairs = ws.expected_ids("company_segments")
+    v = ws.version
+    assert ws.change_company_segments_silently(r.id) == [r.id]
+    after_api = get(emu, f"/companies/{r.id}").json()
+    served = {sg["id"] for sg in get(emu, f"/companies/{r.id}/segments").json()["data"]}
+    assert served != {sg["id"] for sg in before_api["segments"]["segments"]}
+    assert served == {sg["id"] for sg in after_api["segments"]["segments"]}
+    assert after_api["updated_at"] == before_api["updated_at"] == r.updated_at
+    assert ws.expected_ids("company_segments") != before_pairs                    # a full refresh sees it
+    assert {(r.id, s) for s in served} <= ws.expected_ids("company_segments")
+    assert not any(c == r.id for c, _ in ws.expected_ids("company_segments", r.updated_at + 1))
+    assert ws.changed_ids("company_segments", v) == set() and ws.changed_ids("companies", v) == set()
+    assert ws.version == v + 1
+
+
+def test_silent_segment_change_of_random_companies_is_reproducible():
+    a, b = Workspace(seed=3, sizes=SIZES, anchor_time=1_700_000_000), Workspace(seed=3, sizes=SIZES,
+                                                                                anchor_time=1_700_000_000)
+    before = {r.id: r.segment_indexes for r in a.companies}
+    changed = a.change_company_segments_silently(count=6, seed=9)
+    assert changed == b.change_company_segments_silently(count=6, seed=9) and len(set(changed)) == 6
+    assert all(a.company_by_id[c].segment_indexes != before[c] for c in changed)
+    assert a.expected_ids("company_segments") == b.expected_ids("company_segments")
+    assert all(a.company_by_id[c].updated_at == b.company_by_id[c].updated_at for c in changed)
