@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import random
 
-from .records import Admin, Tag, Team, TicketType
-from .vocabulary import (COMPANY_BUILTIN_ATTRS, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS, CONTACT_BUILTIN_ATTRS,
-                         CONTACT_CUSTOM_ATTRS, CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS, FIRST_NAMES,
-                         LAST_NAMES, TICKET_CATEGORIES, WORDS)
+from .records import Admin, Tag, Team, TicketType, TicketTypeAttribute
+from .vocabulary import (COMPANY_ARCHIVED_ATTRS, COMPANY_BUILTIN_ATTRS, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS,
+                         CONTACT_ARCHIVED_ATTRS, CONTACT_BUILTIN_ATTRS, CONTACT_CUSTOM_ATTRS,
+                         CONVERSATION_ARCHIVED_ATTRS, CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS, FIRST_NAMES,
+                         LAST_NAMES, TICKET_CATEGORIES, TICKET_TYPE_CUSTOM_ATTRS, WORDS)
 
 JOB_TITLES = ["Support", "Success", "Engineer", "Founder", "Sales"]
 TICKET_TYPE_NAMES = ["Bug", "Feature request", "Question", "Incident", "Billing"]
@@ -50,11 +51,28 @@ def make_tags(count: int) -> list[Tag]:
 
 
 def make_ticket_types(count: int, app_id: str, app_created_at: int) -> list[TicketType]:
-    """At least one ticket type: every ticket has one."""
-    return [TicketType(id=str(30 + i), category=TICKET_CATEGORIES[i % 3], name=TICKET_TYPE_NAMES[i % 5],
-                       description="Generated ticket type", icon="🎟", workspace_id=app_id, archived=False,
-                       created_at=app_created_at + i * 1000, updated_at=app_created_at + i * 1000)
-            for i in range(max(1, count))]
+    """At least one ticket type: every ticket has one. Each has the two default attributes and one
+    of its own; Back-office types are internal."""
+    types = []
+    for i in range(max(1, count)):
+        created = app_created_at + i * 1000
+        category = TICKET_CATEGORIES[i % 3]
+        types.append(TicketType(id=str(30 + i), category=category, name=TICKET_TYPE_NAMES[i % 5],
+                                description="Generated ticket type", icon="🎟", workspace_id=app_id, archived=False,
+                                created_at=created, updated_at=created, is_internal=category == "Back-office",
+                                attributes=_ticket_type_attributes(i, 30 + i, created)))
+    return types
+
+
+def _ticket_type_attributes(i: int, type_id: int, created_at: int) -> tuple[TicketTypeAttribute, ...]:
+    name, data_type = TICKET_TYPE_CUSTOM_ATTRS[i % len(TICKET_TYPE_CUSTOM_ATTRS)]
+    first_id = 200 + 3 * i
+    return (TicketTypeAttribute(str(first_id), "_default_title_", "", "string", False, 0, True, True, type_id,
+                                created_at),
+            TicketTypeAttribute(str(first_id + 1), "_default_description_", "", "string", True, 1, True, True,
+                                type_id, created_at),
+            TicketTypeAttribute(str(first_id + 2), name, f"The ticket's {name.replace('_', ' ')}", data_type, None,
+                                2, False, False, type_id, created_at))
 
 
 def make_data_attributes(app_created_at: int, admins: list[Admin]) -> dict[str, list[dict]]:
@@ -68,6 +86,12 @@ def make_data_attributes(app_created_at: int, admins: list[Admin]) -> dict[str, 
         out[model] = [_builtin_attribute(model, name, data_type) for name, data_type in builtins]
         for name, data_type in customs:
             out[model].append(_custom_attribute(model, name, data_type, next_id, app_created_at, admins))
+            next_id += 1
+    for model, archived in (("contact", CONTACT_ARCHIVED_ATTRS), ("company", COMPANY_ARCHIVED_ATTRS),
+                            ("conversation", CONVERSATION_ARCHIVED_ATTRS)):
+        for name, data_type in archived:     # numbered after every live one: their ids stay
+            out[model].append({**_custom_attribute(model, name, data_type, next_id, app_created_at, admins),
+                               "archived": True})
             next_id += 1
     return out
 

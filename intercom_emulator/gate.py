@@ -14,6 +14,8 @@ SUPPORTED_VERSIONS = ("2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "2.13", "2.14
 UNLIMITED_RATE_LIMIT = 1_000_000   # reported X-RateLimit-Limit when no limit is enforced
 WINDOW_SECONDS = 10
 CONTACT_LISTS = {"tags": "contact_tags", "companies": "contact_companies", "notes": "contact_notes"}
+ATTRIBUTE_STREAMS = {"contact": "contact_attributes", "company": "company_attributes",
+                     "conversation": "conversation_attributes"}
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -23,8 +25,9 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in version.split("."))
 
 
-def resources_of(path: str) -> tuple[str, ...]:
-    """Permission resources a path belongs to (the keys of ``denied``)."""
+def resources_of(path: str, query: dict | None = None) -> tuple[str, ...]:
+    """Permission resources a request belongs to (the keys of ``denied``): the first path segment,
+    and the alias of the stream it serves."""
     parts = [p for p in path.split("/") if p]
     if not parts:
         return ()
@@ -38,7 +41,10 @@ def resources_of(path: str) -> tuple[str, ...]:
     if head == "ticket_types":
         return ("tickets", "ticket_types")
     if head == "data_attributes":
-        return ("data_attributes", "company_attributes", "contact_attributes")
+        model = ((query or {}).get("model") or [None])[0]
+        if model in ATTRIBUTE_STREAMS:
+            return ("data_attributes", ATTRIBUTE_STREAMS[model])
+        return ("data_attributes", *ATTRIBUTE_STREAMS.values())
     if head == "conversations" and parts[1:] == ["deleted"]:
         return ("conversations", "deleted_conversations")
     if head == "conversations":
@@ -98,12 +104,12 @@ class Gate:
             self.rate_limited = 0
             self.faults_injected = 0
 
-    def admit(self, path: str, headers: dict) -> dict:
+    def admit(self, path: str, headers: dict, query: dict | None = None) -> dict:
         """The request's X-RateLimit-* headers; raises Refused with the answer to send instead."""
         self._check_token(headers)
         rate_headers = self._check_rate(time.time())
         self._check_version(headers, rate_headers)
-        self._check_plan_and_permissions(path, rate_headers)
+        self._check_plan_and_permissions(resources_of(path, query), rate_headers)
         return rate_headers
 
     def draw_fault(self, ctx: FaultContext) -> str | None:
@@ -137,10 +143,10 @@ class Gate:
             raise Refused(error_reply(400, "intercom_version_invalid",
                                       f"The requested version '{version}' is not valid", rate_headers))
 
-    def _check_plan_and_permissions(self, path: str, rate_headers: dict) -> None:
+    def _check_plan_and_permissions(self, resources: tuple[str, ...], rate_headers: dict) -> None:
         if self.plan_restricted:
             raise Refused(error_reply(403, "api_plan_restricted", "Active subscription needed.", rate_headers))
-        for resource in resources_of(path):
+        for resource in resources:
             status = self.denied.get(resource)
             if status:
                 code = "unauthorized" if int(status) == 401 else "forbidden"

@@ -57,6 +57,20 @@ class Tag:
 
 
 @dataclass(slots=True, frozen=True)
+class TicketTypeAttribute:
+    id: str
+    name: str
+    description: str
+    data_type: str
+    multiline: bool | None      # input_options {"multiline": ...}; None: no input options
+    order: int
+    default: bool               # one of the two every ticket type has
+    visible: bool               # visible_on_create and visible_to_contacts
+    ticket_type_id: int
+    created_at: int
+
+
+@dataclass(slots=True, frozen=True)
 class TicketType:
     id: str
     category: str
@@ -67,6 +81,8 @@ class TicketType:
     archived: bool
     created_at: int
     updated_at: int
+    is_internal: bool = False
+    attributes: tuple[TicketTypeAttribute, ...] = ()
 
 
 # ------------------------------------------------------------------------- changing records

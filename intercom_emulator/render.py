@@ -10,7 +10,7 @@ import random
 from typing import TYPE_CHECKING
 
 from .records import (NONE, PART_CAP, ActivityLog, Admin, Company, Contact, Conversation, Part, Segment, Team,
-                      Ticket, TicketType, note_id)
+                      Ticket, TicketType, TicketTypeAttribute, note_id)
 from .vocabulary import (ACTIVITY_TYPES, BROWSERS, CITIES, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS, CONTACT_CUSTOM_ATTRS,
                          CONV_STATES, CONVERSATION_CUSTOM_ATTRS, DAY, DOMAINS, FIRST_NAMES, INDUSTRIES, LAST_NAMES,
                          OSES, PART_TYPES, PLANS, TICKET_STATES, WORDS)
@@ -64,13 +64,27 @@ def tag(ws: Workspace, index: int, applied_at: int | None = None) -> dict:
 
 
 def ticket_type(t: TicketType) -> dict:
+    """Its attributes as the OpenAPI examples show them ("list" / "data"; the 2.11 schema says
+    "ticket_type_attributes.list" / "ticket_type_attributes")."""
     return {"type": "ticket_type", "id": t.id, "category": t.category, "name": t.name,
             "description": t.description, "icon": t.icon, "workspace_id": t.workspace_id,
-            "archived": t.archived, "created_at": t.created_at, "updated_at": t.updated_at}
+            "archived": t.archived, "created_at": t.created_at, "updated_at": t.updated_at,
+            "is_internal": t.is_internal,
+            "ticket_type_attributes": {"type": "list", "data": [ticket_type_attribute(t, a) for a in t.attributes]}}
 
 
-def data_attributes(ws: Workspace, model: str) -> list[dict]:
-    return [dict(a) for a in ws.data_attributes.get(model, [])]
+def ticket_type_attribute(t: TicketType, a: TicketTypeAttribute) -> dict:
+    return {"type": "ticket_type_attribute", "id": a.id, "workspace_id": t.workspace_id, "name": a.name,
+            "description": a.description, "data_type": a.data_type,
+            "input_options": None if a.multiline is None else {"multiline": a.multiline}, "order": a.order,
+            "required_to_create": False, "required_to_create_for_contacts": False,
+            "visible_on_create": a.visible, "visible_to_contacts": a.visible, "default": a.default,
+            "ticket_type_id": a.ticket_type_id, "archived": False, "created_at": a.created_at,
+            "updated_at": a.created_at}
+
+
+def data_attributes(ws: Workspace, model: str, include_archived: bool = False) -> list[dict]:
+    return [dict(a) for a in ws.data_attributes.get(model, []) if include_archived or not a["archived"]]
 
 
 def segment(r: Segment, include_count: bool = False) -> dict:

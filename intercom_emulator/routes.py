@@ -160,16 +160,17 @@ class IntercomApi:
                 "pages": {}}
 
     def data_attributes(self, req: ApiRequest) -> dict:
+        """Archived attributes only with ``include_archived=true``, for every model."""
         model = req.param("model")
-        if model is None:
-            data = [a for m in DATA_ATTRIBUTE_MODELS for a in render.data_attributes(self.ws, m)]
-        elif model in DATA_ATTRIBUTE_MODELS:
-            data = render.data_attributes(self.ws, model)
-        else:
+        if model is not None and model not in DATA_ATTRIBUTE_MODELS:
             raise ApiError(400, "parameter_invalid", "model must be one of contact, company, conversation")
-        return {"type": "list", "data": data}
+        include_archived = (req.param("include_archived") or "false").lower() == "true"
+        models = DATA_ATTRIBUTE_MODELS if model is None else (model,)
+        return {"type": "list", "data": [a for m in models for a in render.data_attributes(self.ws, m, include_archived)]}
 
     def ticket_types(self, req: ApiRequest) -> dict:
+        """Every ticket type with its attributes. The list key is ``data`` (type ``list``) as the
+        OpenAPI example shows; the 2.11 schema declares ``ticket_types``."""
         return {"type": "list", "data": [render.ticket_type(t) for t in self.ws.ticket_types]}
 
     def activity_logs(self, req: ApiRequest) -> dict:

@@ -280,7 +280,7 @@ class EmulatorServer:
         if self.latency > 0:
             time.sleep(self.latency)
         try:
-            rate_headers = self.gate.admit(req.path, rec.headers)
+            rate_headers = self.gate.admit(req.path, rec.headers, req.query)
         except Refused as refused:
             return refused.reply
         with self.ws.lock:              # the page a fault rule saw is the page served

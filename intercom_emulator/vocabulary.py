@@ -37,6 +37,13 @@ CONTACT_CUSTOM_ATTRS = [("paid_subscriber", "boolean"), ("monthly_spend", "float
 COMPANY_CUSTOM_ATTRS = [("account_tier", "string"), ("seats", "integer"), ("arr", "float"),
                         ("churn_risk", "boolean"), ("renewal_at", "date"), ("csm", "string")]
 CONVERSATION_CUSTOM_ATTRS = [("issue_type", "string"), ("escalated", "boolean"), ("order_number", "integer")]
+# Archived custom attributes: listed only with include_archived=true; no record carries a value.
+CONTACT_ARCHIVED_ATTRS = [("legacy_plan", "string")]
+COMPANY_ARCHIVED_ATTRS = [("old_region", "string")]
+CONVERSATION_ARCHIVED_ATTRS = [("legacy_queue", "string")]
+# Ticket type attributes beyond the two every ticket type has (_default_title_, _default_description_).
+TICKET_TYPE_CUSTOM_ATTRS = [("severity", "list"), ("affected_url", "string"), ("order_number", "integer"),
+                            ("reproducible", "boolean")]
 
 CONTACT_BUILTIN_ATTRS = [
     ("id", "string"), ("external_id", "string"), ("email", "string"), ("phone", "string"), ("name", "string"),

@@ -23,7 +23,8 @@ INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "contact_tag
                        "conversations", "conversation_parts", "deleted_conversations", "activity_logs", "tickets",
                        "segments")
 PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies")     # keys are (parent id, child id)
-FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes")
+FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes", "conversation_attributes",
+                "ticket_types")
 ALL_STREAMS = FULL_STREAMS + INCREMENTAL_STREAMS
 FIRST_PART_ID = 10_000_000
 MAX_CONTACT_TAGS = 25           # a contact's tags: the contact embeds 10, GET /contacts/{id}/tags all
@@ -424,10 +425,11 @@ class Workspace:
             match stream:
                 case "admins" | "teams" | "tags":
                     return {r.id for r in getattr(self, stream)}
-                case "company_attributes":
-                    return {a["full_name"] for a in self.data_attributes["company"]}
-                case "contact_attributes":
-                    return {a["full_name"] for a in self.data_attributes["contact"]}
+                case "company_attributes" | "contact_attributes" | "conversation_attributes":
+                    # archived ones included: what GET /data_attributes?include_archived=true lists
+                    return {a["full_name"] for a in self.data_attributes[stream.removesuffix("_attributes")]}
+                case "ticket_types":
+                    return {t.id for t in self.ticket_types}
                 case "segments" | "companies" | "contacts" | "tickets":
                     return {r.id for r in getattr(self, stream) if r.updated_at >= sd}
                 case "company_segments":

@@ -142,11 +142,13 @@ def test_simple_lists(emu):
     seg = get(emu, "/segments", params={"include_count": "true"}).json()
     assert seg["type"] == "segment.list" and all("count" in x and "updated_at" in x for x in seg["segments"])
     assert all("count" not in x for x in get(emu, "/segments").json()["segments"])
-    for model, stream in (("contact", "contact_attributes"), ("company", "company_attributes")):
-        data = get(emu, "/data_attributes", params={"model": model}).json()["data"]
+    for model, stream in (("contact", "contact_attributes"), ("company", "company_attributes"),
+                          ("conversation", "conversation_attributes")):
+        data = get(emu, "/data_attributes", params={"model": model, "include_archived": "true"}).json()["data"]
         names = [d["full_name"] for d in data]
         assert len(names) == len(set(names)) and set(names) == ws.expected_ids(stream)
         assert any("id" in d for d in data) and any("id" not in d for d in data)
+        assert all(d["model"] == model for d in data)
     assert get(emu, "/nope").status_code == 404
     r = requests.delete(emu.url + "/admins", headers=H)
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "not_found"
@@ -514,9 +516,10 @@ def _sync_all(s, start_date):
     out["tags"] = {t["id"] for t in get(s, "/tags", session=sess).json()["data"]}
     out["segments"] = {x["id"] for x in get(s, "/segments", session=sess).json()["segments"]
                        if x["updated_at"] >= start_date}
-    for model in ("company", "contact"):
+    for model in ("company", "contact", "conversation"):
         out[f"{model}_attributes"] = {d["full_name"] for d in get(
-            s, "/data_attributes", params={"model": model}, session=sess).json()["data"]}
+            s, "/data_attributes", params={"model": model, "include_archived": "true"}, session=sess).json()["data"]}
+    out["ticket_types"] = {t["id"] for t in get(s, "/ticket_types", session=sess).json()["data"]}
     companies, _ = scroll_all(s, sess)
     out["companies"] = {c["id"] for c in companies if c["updated_at"] >= start_date}
     out["company_segments"] = {(cid, sg["id"]) for cid in out["companies"]
