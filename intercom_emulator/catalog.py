@@ -1,4 +1,5 @@
-"""The workspace's fixed lists: admins, teams, tags, ticket types and data attributes.
+"""The workspace's fixed lists: admins, teams, tags, ticket types, data attributes, help centers,
+newsfeeds and subscription types.
 
 They are built once, before the changing records, and never change afterwards. Functions that
 take ``rng`` draw from the workspace's generator: call them in the order ``Workspace`` does.
@@ -7,13 +8,21 @@ from __future__ import annotations
 
 import random
 
-from .records import Admin, Tag, Team, TicketType, TicketTypeAttribute
+from .records import Admin, HelpCenter, Newsfeed, SubscriptionType, Tag, Team, TicketType, TicketTypeAttribute
 from .vocabulary import (COMPANY_ARCHIVED_ATTRS, COMPANY_BUILTIN_ATTRS, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS,
                          CONTACT_ARCHIVED_ATTRS, CONTACT_BUILTIN_ATTRS, CONTACT_CUSTOM_ATTRS,
                          CONVERSATION_ARCHIVED_ATTRS, CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS, FIRST_NAMES,
                          LAST_NAMES, TICKET_CATEGORIES, TICKET_TYPE_CUSTOM_ATTRS, WORDS)
 
 JOB_TITLES = ["Support", "Success", "Engineer", "Founder", "Sales"]
+HELP_CENTER_NAMES = ["Help Center", "Developer Docs", "Partner Portal", "Status & Billing", "Academy"]
+NEWSFEED_NAMES = ["Visitor Feed", "Customer Feed", "Admin Feed", "Beta Feed", "Partner Feed"]
+# (name, description, consent_type, content_types): the state is live except every 4th (draft, archived)
+SUBSCRIPTION_TYPES = [("Newsletters", "Our monthly newsletter", "opt_out", ("email",)),
+                      ("Product updates", "New features and improvements", "opt_in", ("email",)),
+                      ("SMS offers", "Offers by text message", "opt_in", ("sms_message",)),
+                      ("Events", "Webinars and meetups near you", "opt_out", ("email", "sms_message")),
+                      ("Surveys", "Tell us what you think", "opt_in", ("email",))]
 TICKET_TYPE_NAMES = ["Bug", "Feature request", "Question", "Incident", "Billing"]
 FIRST_CUSTOM_ATTRIBUTE_ID = 12001
 
@@ -114,3 +123,28 @@ def _custom_attribute(model: str, name: str, data_type: str, attribute_id: int, 
             "custom": True, "archived": False, "created_at": app_created_at + attribute_id,
             "updated_at": app_created_at + attribute_id,
             "admin_id": admins[0].id if admins else None}
+
+
+def make_help_centers(count: int, app_id: str, app_created_at: int) -> list[HelpCenter]:
+    """Help centers made soon after the app; the first one's website is on."""
+    return [HelpCenter(id=str(90 + i), identifier=f"{app_id}-{i + 1}",
+                       display_name=HELP_CENTER_NAMES[i % len(HELP_CENTER_NAMES)] + ("" if i < 5 else f" {i}"),
+                       website_turned_on=i == 0, created_at=app_created_at + 3600 * (i + 1),
+                       updated_at=app_created_at + 3600 * (i + 2))
+            for i in range(count)]
+
+
+def make_newsfeeds(count: int, app_created_at: int) -> list[Newsfeed]:
+    return [Newsfeed(id=str(68 + i), name=NEWSFEED_NAMES[i % len(NEWSFEED_NAMES)] + ("" if i < 5 else f" {i}"),
+                     created_at=app_created_at + 7200 * (i + 1), updated_at=app_created_at + 7200 * (i + 1))
+            for i in range(count)]
+
+
+def make_subscription_types(count: int) -> list[SubscriptionType]:
+    types = []
+    for i in range(count):
+        name, description, consent_type, content_types = SUBSCRIPTION_TYPES[i % len(SUBSCRIPTION_TYPES)]
+        state = ("live", "live", "live", "draft", "live", "archived")[i % 6]
+        types.append(SubscriptionType(id=str(137 + i), name=name + ("" if i < 5 else f" {i}"), description=description,
+                                      state=state, consent_type=consent_type, content_types=content_types))
+    return types

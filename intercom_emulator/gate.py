@@ -14,6 +14,8 @@ SUPPORTED_VERSIONS = ("2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "2.13", "2.14
 UNLIMITED_RATE_LIMIT = 1_000_000   # reported X-RateLimit-Limit when no limit is enforced
 WINDOW_SECONDS = 10
 CONTACT_LISTS = {"tags": "contact_tags", "companies": "contact_companies", "notes": "contact_notes"}
+LIST_STREAMS = {"collections": "help_center_collections", "help_centers": "help_centers", "news_items": "news_items",
+                "newsfeeds": "newsfeeds"}
 ATTRIBUTE_STREAMS = {"contact": "contact_attributes", "company": "company_attributes",
                      "conversation": "conversation_attributes"}
 
@@ -40,6 +42,8 @@ def resources_of(path: str, query: dict | None = None) -> tuple[str, ...]:
         return ("contacts", CONTACT_LISTS[parts[2]])
     if head == "ticket_types":
         return ("tickets", "ticket_types")
+    if head in ("help_center", "news") and len(parts) == 2 and parts[1] in LIST_STREAMS:
+        return (head, LIST_STREAMS[parts[1]])
     if head == "data_attributes":
         model = ((query or {}).get("model") or [None])[0]
         if model in ATTRIBUTE_STREAMS:

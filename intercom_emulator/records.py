@@ -85,6 +85,34 @@ class TicketType:
     attributes: tuple[TicketTypeAttribute, ...] = ()
 
 
+@dataclass(slots=True, frozen=True)
+class HelpCenter:
+    id: str
+    identifier: str
+    display_name: str
+    website_turned_on: bool
+    created_at: int
+    updated_at: int
+
+
+@dataclass(slots=True, frozen=True)
+class Newsfeed:
+    id: str
+    name: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(slots=True, frozen=True)
+class SubscriptionType:
+    id: str
+    name: str
+    description: str
+    state: str                  # live, draft or archived
+    consent_type: str           # opt_out or opt_in
+    content_types: tuple[str, ...]
+
+
 # ------------------------------------------------------------------------- changing records
 @dataclass(slots=True, eq=False)
 class Segment:
@@ -175,6 +203,49 @@ class Ticket:
     version: int = 0
     rev: int = 0
     deleted: ClassVar[bool] = False     # tickets are never deleted here
+
+
+@dataclass(slots=True, eq=False)
+class Collection:
+    """A help center collection; one with a parent collection is a section of it."""
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    help_center_index: int      # or NONE
+    parent_index: int           # the collection it is a section of, or NONE
+    order: int
+    version: int = 0
+    rev: int = 0
+    deleted: ClassVar[bool] = False     # collections are never deleted here
+
+
+@dataclass(slots=True, eq=False)
+class Article:
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    collection_index: int       # its parent collection, or NONE (an article standing alone)
+    author_index: int           # the admin who wrote it
+    published: bool             # else a draft
+    version: int = 0
+    rev: int = 0
+    deleted: ClassVar[bool] = False     # articles are never deleted here
+
+
+@dataclass(slots=True, eq=False)
+class NewsItem:
+    idx: int
+    id: str
+    created_at: int
+    updated_at: int
+    newsfeed_indexes: tuple[int, ...]
+    sender_index: int           # the admin who sent it
+    live: bool                  # else a draft
+    version: int = 0
+    rev: int = 0
+    deleted: ClassVar[bool] = False     # news items are never deleted here
 
 
 @dataclass(slots=True, eq=False)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from .records import (NONE, PART_CAP, ActivityLog, Admin, Company, Contact, Conversation, Part, Segment, Team,
-                      Ticket, TicketType, TicketTypeAttribute, note_id)
+from .records import (NONE, PART_CAP, ActivityLog, Admin, Article, Collection, Company, Contact, Conversation,
+                      HelpCenter, Newsfeed, NewsItem, Part, Segment, SubscriptionType, Team, Ticket, TicketType,
+                      TicketTypeAttribute, note_id)
 from .vocabulary import (ACTIVITY_TYPES, BROWSERS, CITIES, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS, CONTACT_CUSTOM_ATTRS,
                          CONV_STATES, CONVERSATION_CUSTOM_ATTRS, DAY, DOMAINS, FIRST_NAMES, INDUSTRIES, LAST_NAMES,
                          OSES, PART_TYPES, PLANS, TICKET_STATES, WORDS)
@@ -353,3 +354,79 @@ def ticket(ws: Workspace, r: Ticket, with_parts: bool = False) -> dict:
                              "ticket_parts": [part(ws, p, r.contact_index, "ticket_part") for p in r.parts[-PART_CAP:]],
                              "total_count": len(r.parts)}
     return d
+
+
+# ------------------------------------------------------------------------- help center, news
+def help_center(ws: Workspace, h: HelpCenter) -> dict:
+    return {"id": h.id, "workspace_id": ws.app_id, "created_at": h.created_at, "updated_at": h.updated_at,
+            "identifier": h.identifier, "website_turned_on": h.website_turned_on, "display_name": h.display_name}
+
+
+def _title(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize()
+
+
+def collection(ws: Workspace, r: Collection) -> dict:
+    """``parent_id`` is a string and ``help_center_id`` an integer, as in the OpenAPI schema."""
+    rng = content_rng(ws, "collection", r)
+    name = f"{_title(rng, 2)} {r.idx}"
+    description = _title(rng, 6) if rng.random() < 0.8 else None
+    return {"id": r.id, "workspace_id": ws.app_id, "name": name,
+            "url": f"https://intercom.help/{ws.app_id}/en/collections/{r.id}", "order": r.order,
+            "created_at": r.created_at, "updated_at": r.updated_at, "description": description,
+            "icon": rng.choice(("book-bookmark", "bookmark", "chat-bubbles", "lightbulb")),
+            "parent_id": ws.collections[r.parent_index].id if r.parent_index != NONE else None,
+            "help_center_id": int(ws.help_centers[r.help_center_index].id) if r.help_center_index != NONE else None,
+            "default_locale": "en",
+            "translated_content": {"type": "group_translated_content",
+                                   "en": {"type": "group_content", "name": name, "description": description or ""}}}
+
+
+def article(ws: Workspace, r: Article) -> dict:
+    """A list item of GET /articles. ``parent_ids`` holds its collection and that collection's
+    parent, if any (integers); a draft has no url."""
+    rng = content_rng(ws, "article", r)
+    title = f"{_title(rng, rng.randint(2, 6))} ({r.idx})"
+    description = _title(rng, 8) if rng.random() < 0.7 else ""
+    body = "".join(f"<p>{_title(rng, rng.randint(6, 16))}.</p>" for _ in range(rng.randint(1, 4)))
+    author_id = int(ws.admins[r.author_index % len(ws.admins)].id) if ws.admins else 0
+    state = "published" if r.published else "draft"
+    url = f"https://intercom.help/{ws.app_id}/en/articles/{r.id}" if r.published else None
+    parent_ids = []
+    if r.collection_index != NONE:
+        c = ws.collections[r.collection_index]
+        parent_ids = [int(c.id)] + ([int(ws.collections[c.parent_index].id)] if c.parent_index != NONE else [])
+    return {"type": "article", "id": r.id, "workspace_id": ws.app_id, "title": title, "description": description,
+            "body": body, "author_id": author_id, "state": state, "created_at": r.created_at,
+            "updated_at": r.updated_at, "url": url, "parent_id": parent_ids[0] if parent_ids else None,
+            "parent_ids": parent_ids, "parent_type": "collection" if parent_ids else None, "default_locale": "en",
+            "translated_content": {"type": "article_translated_content",
+                                   "en": {"type": "article_content", "title": title, "description": description,
+                                          "body": body, "author_id": author_id, "state": state,
+                                          "created_at": r.created_at, "updated_at": r.updated_at, "url": url}}}
+
+
+def newsfeed(f: Newsfeed) -> dict:
+    return {"id": f.id, "type": "newsfeed", "name": f.name, "created_at": f.created_at, "updated_at": f.updated_at}
+
+
+def news_item(ws: Workspace, r: NewsItem) -> dict:
+    rng = content_rng(ws, "news-item", r)
+    title = f"{_title(rng, rng.randint(2, 5))} ({r.idx})"
+    return {"type": "news-item", "id": r.id, "workspace_id": ws.app_id, "title": title,
+            "body": "<p>" + _title(rng, rng.randint(8, 20)) + ".</p>",
+            "sender_id": int(ws.admins[r.sender_index % len(ws.admins)].id) if ws.admins else 0,
+            "state": "live" if r.live else "draft",
+            "newsfeed_assignments": [{"newsfeed_id": int(ws.newsfeeds[f].id), "published_at": r.created_at}
+                                     for f in r.newsfeed_indexes],
+            "labels": rng.sample(["Product update", "Announcement", "Event", "Tip"], rng.randint(0, 2)),
+            "cover_image_url": f"https://images.example/news/{r.id}.png" if rng.random() < 0.4 else None,
+            "reactions": ["👍", "❤️", "🎉", "😄"][:rng.randint(0, 4)], "deliver_silently": rng.random() < 0.2,
+            "created_at": r.created_at, "updated_at": r.updated_at}
+
+
+def subscription_type(t: SubscriptionType) -> dict:
+    translation = {"name": t.name, "description": t.description, "locale": "en"}
+    return {"type": "subscription", "id": t.id, "state": t.state, "consent_type": t.consent_type,
+            "default_translation": translation, "translations": [dict(translation)],
+            "content_types": list(t.content_types)}

@@ -27,6 +27,10 @@ DATA_ATTRIBUTE_MODELS = ("contact", "company", "conversation")
 # Where Intercom documents no maximum, ``per_page`` is accepted up to the server's page_size_cap.
 CONTACT_COMPANIES_PER_PAGE = 15
 CONTACT_NOTES_PER_PAGE = 15
+ARTICLES_PER_PAGE = 15
+COLLECTIONS_PER_PAGE = 15
+HELP_CENTERS_PER_PAGE = 15
+NEWS_PER_PAGE = 10                  # news items and newsfeeds: undocumented; the OpenAPI examples show 10
 DELETED_CONVERSATIONS_PER_PAGE, DELETED_CONVERSATIONS_PER_PAGE_MAX = 20, 60     # documented in 2.16
 DEFAULT_VERSION = "2.11"            # the version a request without Intercom-Version gets
 
@@ -105,6 +109,12 @@ class IntercomApi:
             Route("GET", "/tickets/{id}", self.ticket),
             Route("POST", "/tickets/search", functools.partial(self.search, "tickets")),
             Route("GET", "/ticket_types", self.ticket_types),
+            Route("GET", "/articles", self.articles),
+            Route("GET", "/help_center/collections", self.collections),
+            Route("GET", "/help_center/help_centers", self.help_centers),
+            Route("GET", "/news/news_items", self.news_items),
+            Route("GET", "/news/newsfeeds", self.newsfeeds),
+            Route("GET", "/subscription_types", self.subscription_types),
         )
 
     def answer(self, req: ApiRequest) -> object:
@@ -283,6 +293,40 @@ class IntercomApi:
             raise not_found()
         return render.ticket(self.ws, r, with_parts=True)
 
+    # ------------------------------------------------------------------- help center, news
+    def articles(self, req: ApiRequest) -> dict:
+        """Most recently updated first, as documented (ties: highest id first)."""
+        chunk, pages = self._page_of(req, _recently_updated_first(self.ws.articles), ARTICLES_PER_PAGE)
+        return {"type": "list", "pages": pages, "total_count": len(self.ws.articles),
+                "data": [render.article(self.ws, r) for r in chunk]}
+
+    def collections(self, req: ApiRequest) -> dict:
+        """Most recently updated first, as documented (ties: highest id first)."""
+        chunk, pages = self._page_of(req, _recently_updated_first(self.ws.collections), COLLECTIONS_PER_PAGE)
+        return {"type": "list", "data": [render.collection(self.ws, r) for r in chunk],
+                "total_count": len(self.ws.collections), "pages": pages}
+
+    def help_centers(self, req: ApiRequest) -> dict:
+        """Not paginated in its answer (no ``pages``, no ``total_count``: OpenAPI schema and
+        example); the documented ``page``/``per_page`` still cut the list (15 a page)."""
+        chunk, _ = self._page_of(req, self.ws.help_centers, HELP_CENTERS_PER_PAGE)
+        return {"type": "list", "data": [render.help_center(self.ws, h) for h in chunk]}
+
+    def news_items(self, req: ApiRequest) -> dict:
+        """Newest first by ``created_at`` (ties: highest id first); the order is undocumented."""
+        newest = sorted(self.ws.news_items, key=lambda r: (r.created_at, id_sort_key(r.id)), reverse=True)
+        chunk, pages = self._page_of(req, newest, NEWS_PER_PAGE)
+        return {"type": "list", "pages": pages, "data": [render.news_item(self.ws, r) for r in chunk],
+                "total_count": len(newest)}
+
+    def newsfeeds(self, req: ApiRequest) -> dict:
+        chunk, pages = self._page_of(req, self.ws.newsfeeds, NEWS_PER_PAGE)
+        return {"type": "list", "pages": pages, "data": [render.newsfeed(f) for f in chunk],
+                "total_count": len(self.ws.newsfeeds)}
+
+    def subscription_types(self, req: ApiRequest) -> dict:
+        return {"type": "list", "data": [render.subscription_type(t) for t in self.ws.subscription_types]}
+
     # -------------------------------------------------------------------- page-number lists
     def _page_of(self, req: ApiRequest, items: list, default_per_page: int, max_per_page: int | None = None,
                  null_next: bool = False) -> tuple[list, dict]:
@@ -334,6 +378,11 @@ def _int_param(req: ApiRequest, name: str, required: bool = False) -> int | None
         return int(value)
     except ValueError:
         raise ApiError(400, "parameter_invalid", f"{name} must be a UNIX timestamp")
+
+
+def _recently_updated_first(records: list) -> list:
+    """An order that moves as records change: page-number reads of it can skip or repeat records."""
+    return sorted(records, key=lambda r: (r.updated_at, id_sort_key(r.id)), reverse=True)
 
 
 def _positive_int_param(req: ApiRequest, name: str, default: int) -> int:

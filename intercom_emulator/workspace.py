@@ -14,17 +14,17 @@ import threading
 import time
 
 from . import catalog
-from .records import (NONE, PART_CAP, ActivityLog, Company, Contact, Conversation, Part, Segment, Ticket, hex24,
-                      id_sort_key, note_id)
+from .records import (NONE, PART_CAP, ActivityLog, Article, Collection, Company, Contact, Conversation, NewsItem,
+                      Part, Segment, Ticket, hex24, id_sort_key, note_id)
 from .sizes import WorkspaceSizes
 from .vocabulary import ACTIVITY_TYPES, DAY, PART_TYPES
 
 INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "contact_tags", "contact_companies",
                        "conversations", "conversation_parts", "deleted_conversations", "activity_logs", "tickets",
-                       "segments")
+                       "segments", "articles", "help_center_collections", "news_items")
 PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies")     # keys are (parent id, child id)
 FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes", "conversation_attributes",
-                "ticket_types")
+                "ticket_types", "help_centers", "newsfeeds", "subscription_types")
 ALL_STREAMS = FULL_STREAMS + INCREMENTAL_STREAMS
 FIRST_PART_ID = 10_000_000
 MAX_CONTACT_TAGS = 25           # a contact's tags: the contact embeds 10, GET /contacts/{id}/tags all
@@ -94,6 +94,29 @@ class Workspace:
                               for i in range(s.activity_logs)]
         self.tickets = [self._new_ticket(rng, i, *span()) for i in range(s.tickets)]
         self.ticket_by_id = {r.id: r for r in self.tickets}
+        self._generate_help_center_and_news(t_start, t_end)
+
+    def _generate_help_center_and_news(self, t_start: int, t_end: int) -> None:
+        """From a generator of their own: the records generated before them stay as they were."""
+        s = self.sizes
+        rng = random.Random(f"{self.seed}:help-center-and-news")
+
+        def span() -> tuple[int, int]:
+            c = rng.randint(t_start, t_end)
+            return c, (rng.randint(c, t_end) if rng.random() < 0.7 else c)
+
+        self.help_centers = catalog.make_help_centers(s.help_centers, self.app_id, self.app_created_at)
+        self.newsfeeds = catalog.make_newsfeeds(s.newsfeeds, self.app_created_at)
+        self.subscription_types = catalog.make_subscription_types(s.subscription_types)
+        self.collections, self.collection_by_id = [], {}
+        for i in range(s.collections):
+            self._append(self.collections, self.collection_by_id, self._new_collection(rng, i, *span()))
+        self.articles, self.article_by_id = [], {}
+        for i in range(s.articles):
+            self._append(self.articles, self.article_by_id, self._new_article(rng, i, *span()))
+        self.news_items, self.news_item_by_id = [], {}
+        for i in range(s.news_items):
+            self._append(self.news_items, self.news_item_by_id, self._new_news_item(rng, i, *span()))
 
     # ---------------------------------------------------------------------- record factories
     # Each draws from ``rng`` in a fixed order: generation and mutation replay it exactly.
@@ -172,6 +195,32 @@ class Workspace:
         return Ticket(idx=i, id=str(70_000 + i), created_at=created, updated_at=updated,
                       contact_index=contact_index, ticket_type_index=ticket_type_index, parts=parts,
                       version=version)
+
+    def _new_collection(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Collection:
+        """Collections go round the help centers; about a third are sections of an earlier
+        top-level collection of the same help center."""
+        n_centers = len(self.help_centers)
+        center = i % n_centers if n_centers else NONE
+        parents = [c.idx for c in self.collections if c.parent_index == NONE and c.help_center_index == center]
+        parent = rng.choice(parents) if parents and rng.random() < 0.35 else NONE
+        return Collection(idx=i, id=str(10_500_000 + i), created_at=created, updated_at=updated,
+                          help_center_index=center, parent_index=parent, order=rng.randint(1, 40), version=version)
+
+    def _new_article(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Article:
+        """85% filed in a collection (or a section), 80% published."""
+        n_collections = len(self.collections)
+        collection = rng.randrange(n_collections) if n_collections and rng.random() < 0.85 else NONE
+        return Article(idx=i, id=str(9_000_000 + i), created_at=created, updated_at=updated,
+                       collection_index=collection, author_index=rng.randrange(max(1, len(self.admins))),
+                       published=rng.random() < 0.8, version=version)
+
+    def _new_news_item(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> NewsItem:
+        """On one or two newsfeeds (none when the workspace has none), 75% live."""
+        n_feeds = len(self.newsfeeds)
+        feeds = self._sample_indexes(rng, n_feeds, min(n_feeds, rng.randint(1, 2)))
+        return NewsItem(idx=i, id=str(3_000 + i), created_at=created, updated_at=updated, newsfeed_indexes=feeds,
+                        sender_index=rng.randrange(max(1, len(self.admins))), live=rng.random() < 0.75,
+                        version=version)
 
     # ---------------------------------------------------------------------------- changes
     def _bump(self) -> int:
@@ -329,6 +378,38 @@ class Workspace:
             r.rev += 1
             return r.id
 
+    def update_article(self, article_id, updated_at: int | None = None) -> str:
+        return self._update_content(self.article_by_id, article_id, "article", updated_at)
+
+    def update_collection(self, collection_id, updated_at: int | None = None) -> str:
+        return self._update_content(self.collection_by_id, collection_id, "collection", updated_at)
+
+    def update_news_item(self, news_item_id, updated_at: int | None = None) -> str:
+        return self._update_content(self.news_item_by_id, news_item_id, "news item", updated_at)
+
+    def _update_content(self, table: dict, id_, what: str, updated_at: int | None) -> str:
+        with self.lock:
+            r = self._find(table, id_, what)
+            r.version = self._bump()
+            r.updated_at = int(updated_at if updated_at is not None else self.now())
+            r.created_at = min(r.created_at, r.updated_at)
+            r.rev += 1
+            return r.id
+
+    def add_article(self, updated_at: int | None = None) -> str:
+        with self.lock:
+            v = self._bump()
+            u = int(updated_at if updated_at is not None else self.now())
+            rng = random.Random(f"{self.seed}:new-article:{len(self.articles)}")
+            r = self._new_article(rng, len(self.articles), u, u, v)
+            self._append(self.articles, self.article_by_id, r)
+            return r.id
+
+    @staticmethod
+    def _append(records: list, by_id: dict, r) -> None:
+        records.append(r)
+        by_id[r.id] = r
+
     def _append_contact(self, r: Contact) -> None:
         self.contacts.append(r)
         self.contact_by_id[r.id] = r
@@ -415,6 +496,16 @@ class Workspace:
             for _ in range(k):
                 self.activity_logs.append(self._new_activity_log(rng, len(self.activity_logs), now, v))
             summary["activity_logs"] = k
+
+            for stream, records, by_id, new in (
+                    ("help_center_collections", self.collections, self.collection_by_id, self._new_collection),
+                    ("articles", self.articles, self.article_by_id, self._new_article),
+                    ("news_items", self.news_items, self.news_item_by_id, self._new_news_item)):
+                for r in pick(records):
+                    touch(r)
+                for _ in range(n_new(len(records))):
+                    self._append(records, by_id, new(rng, len(records), now, now, v))
+                summary[stream] = sum(1 for r in records if r.version == v)
             return summary
 
     # ----------------------------------------------------------------------- ground truth
@@ -446,6 +537,10 @@ class Workspace:
                     return {r.id for r in self.conversations if r.deleted and r.deleted_at >= sd}
                 case "activity_logs":
                     return {r.id for r in self.activity_logs if r.created_at >= sd}
+                case "articles" | "help_center_collections" | "news_items":
+                    return {r.id for r in self._content(stream) if r.updated_at >= sd}
+                case "help_centers" | "newsfeeds" | "subscription_types":
+                    return {r.id for r in getattr(self, stream)}
             raise KeyError(f"unknown stream {stream!r}")
 
     def changed_ids(self, stream: str, since_version: int) -> set:
@@ -469,7 +564,13 @@ class Workspace:
                             for p in r.parts[-PART_CAP:] if p.version > sv}
                 case "deleted_conversations":
                     return {r.id for r in self.conversations if r.deleted and r.version > sv}
+                case "articles" | "help_center_collections" | "news_items":
+                    return {r.id for r in self._content(stream) if r.version > sv}
             raise KeyError(f"unknown stream {stream!r}")
+
+    def _content(self, stream: str) -> list:
+        return {"articles": self.articles, "help_center_collections": self.collections,
+                "news_items": self.news_items}[stream]
 
     def _contact_pairs(self, stream: str, contacts) -> set[tuple[str, str]]:
         ids = self.contact_tag_ids if stream == "contact_tags" else self.contact_company_ids
