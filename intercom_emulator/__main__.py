@@ -8,6 +8,7 @@ import sys
 import threading
 
 from .faults import DEFAULT_RANDOM_KINDS
+from .routes import TICKET_PARTS_IN_SEARCH
 from .server import EmulatorServer
 from .sizes import PRESETS
 from .workspace import Workspace
@@ -45,6 +46,8 @@ def main(argv=None):
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument("--scroll-page-size", type=int, default=50)
     p.add_argument("--scroll-ttl", type=float, default=60.0)
+    p.add_argument("--ticket-parts-in-search", type=int, default=TICKET_PARTS_IN_SEARCH,
+                   help="most recent parts a ticket carries in search results")
     args = p.parse_args(argv)
 
     ws = Workspace(seed=args.seed, sizes=PRESETS[args.preset], span_days=args.span_days,
@@ -55,7 +58,8 @@ def main(argv=None):
                             fault_kinds=[k.strip() for k in args.fault_kinds.split(",") if k.strip()],
                             fault_rates=args.fault_rates, fault_paths=args.fault_paths,
                             max_faults_in_a_row=args.max_faults_in_a_row, fault_seed=args.fault_seed,
-                            scroll_page_size=args.scroll_page_size, scroll_ttl=args.scroll_ttl)
+                            scroll_page_size=args.scroll_page_size, scroll_ttl=args.scroll_ttl,
+                            ticket_parts_in_search=args.ticket_parts_in_search)
     server.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -49,6 +49,8 @@ def resources_of(path: str, query: dict | None = None) -> tuple[str, ...]:
         if model in ATTRIBUTE_STREAMS:
             return ("data_attributes", ATTRIBUTE_STREAMS[model])
         return ("data_attributes", *ATTRIBUTE_STREAMS.values())
+    if head == "tickets" and len(parts) == 2 and parts[1] != "search":
+        return ("tickets", "ticket_parts")
     if head == "conversations" and parts[1:] == ["deleted"]:
         return ("conversations", "deleted_conversations")
     if head == "conversations":

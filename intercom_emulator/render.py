@@ -332,7 +332,9 @@ def activity_log(ws: Workspace, r: ActivityLog) -> dict:
             "activity_description": f"{by.name if by else 'Admin'} performed {activity_type.replace('_', ' ')}."}
 
 
-def ticket(ws: Workspace, r: Ticket, with_parts: bool = False) -> dict:
+def ticket(ws: Workspace, r: Ticket, parts: int | None = None) -> dict:
+    """With ``ticket_parts``: its ``parts`` most recent parts (oldest first) and the true
+    ``total_count``; without the key when ``parts`` is None."""
     rng = content_rng(ws, "ticket", r)
     tt = ws.ticket_types[r.ticket_type_index]
     state = TICKET_STATES[(r.idx + r.rev) % 4]
@@ -349,9 +351,10 @@ def ticket(ws: Workspace, r: Ticket, with_parts: bool = False) -> dict:
          "snoozed_until": None, "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},
          "is_shared": r.idx % 2 == 0, "ticket_state_internal_label": label,
          "ticket_state_external_label": label}
-    if with_parts:
+    if parts is not None:
+        recent = r.parts[-parts:] if parts else []
         d["ticket_parts"] = {"type": "ticket_part.list",
-                             "ticket_parts": [part(ws, p, r.contact_index, "ticket_part") for p in r.parts[-PART_CAP:]],
+                             "ticket_parts": [part(ws, p, r.contact_index, "ticket_part") for p in recent],
                              "total_count": len(r.parts)}
     return d
 

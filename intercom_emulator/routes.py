@@ -12,7 +12,7 @@ from typing import Callable
 from urllib.parse import urlencode
 
 from . import render
-from .records import id_sort_key
+from .records import PART_CAP, id_sort_key
 from .faults import FaultContext
 from .gate import version_key
 from .replies import ApiError, not_found
@@ -33,6 +33,7 @@ HELP_CENTERS_PER_PAGE = 15
 NEWS_PER_PAGE = 10                  # news items and newsfeeds: undocumented; the OpenAPI examples show 10
 DELETED_CONVERSATIONS_PER_PAGE, DELETED_CONVERSATIONS_PER_PAGE_MAX = 20, 60     # documented in 2.16
 DEFAULT_VERSION = "2.11"            # the version a request without Intercom-Version gets
+TICKET_PARTS_IN_SEARCH = 10         # undocumented: a ticket search result's most recent parts
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,13 @@ class Route:
 
 class IntercomApi:
     def __init__(self, ws: Workspace, scroll: CompaniesScroll, page_size_cap: int = 150,
-                 activity_logs_page_size: int = 50, default_version: str = DEFAULT_VERSION):
+                 activity_logs_page_size: int = 50, default_version: str = DEFAULT_VERSION,
+                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH):
         self.ws = ws
         self.scroll = scroll
         self.page_size_cap = page_size_cap
         self.activity_logs_page_size = activity_logs_page_size
+        self.ticket_parts_in_search = ticket_parts_in_search   # a ticket in search results carries this many
         self.default_version = default_version      # the app's version, for requests without the header
         self.search_cache = SearchCache()
         # First match wins: fixed paths come before the "{id}" paths they would also match.
@@ -291,7 +294,7 @@ class IntercomApi:
         r = self.ws.ticket_by_id.get(ticket_id)
         if r is None:
             raise not_found()
-        return render.ticket(self.ws, r, with_parts=True)
+        return render.ticket(self.ws, r, parts=PART_CAP)
 
     # ------------------------------------------------------------------- help center, news
     def articles(self, req: ApiRequest) -> dict:
@@ -363,7 +366,8 @@ class IntercomApi:
         if req.body_invalid:
             raise ApiError(400, "bad_request", "Request body is not valid JSON")
         try:
-            return run_search(self.ws, stream, req.body, self.search_cache, self.page_size_cap)
+            return run_search(self.ws, stream, req.body, self.search_cache, self.page_size_cap,
+                              self.ticket_parts_in_search)
         except SearchError as e:
             raise ApiError(e.status, e.code, e.message)
 

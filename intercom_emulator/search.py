@@ -253,8 +253,9 @@ def _sort_key(sv, id_):
     return (2, 0, str(sv), id_sort_key(id_))
 
 
-def run_search(ws, stream, body, cache: SearchCache, page_size_cap=150):
-    """Return the Intercom search response dict for ``stream``. Caller holds ws.lock."""
+def run_search(ws, stream, body, cache: SearchCache, page_size_cap=150, ticket_parts=10):
+    """Return the Intercom search response dict for ``stream``. Caller holds ws.lock. Tickets
+    carry their ``ticket_parts`` most recent parts; contacts and conversations carry no parts."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -335,7 +336,7 @@ def run_search(ws, stream, body, cache: SearchCache, page_size_cap=150):
         items = [render.conversation(ws, e[2]) for e in chosen]
         out = {"type": "conversation.list", "conversations": items}
     else:
-        items = [render.ticket(ws, e[2]) for e in chosen]
+        items = [render.ticket(ws, e[2], parts=ticket_parts) for e in chosen]
         out = {"type": "ticket.list", "tickets": items}
     out["total_count"] = total
     pages = {"type": "pages", "page": page_no, "per_page": per_page,

@@ -22,7 +22,7 @@ from .faults import (CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, SERVES, FaultPlan, Pre
                      fault_reply)
 from .gate import SUPPORTED_VERSIONS, Gate, Refused
 from .replies import ApiError, Reply, error_reply, json_reply
-from .routes import DEFAULT_VERSION, ApiRequest, IntercomApi
+from .routes import DEFAULT_VERSION, TICKET_PARTS_IN_SEARCH, ApiRequest, IntercomApi
 from .scroll import CompaniesScroll
 from .workspace import Workspace
 
@@ -80,12 +80,14 @@ class EmulatorServer:
                  other_region_tokens=(), supported_versions=SUPPORTED_VERSIONS,
                  fault_timeout_seconds: float = 30.0, control_endpoints: bool = True,
                  fault_rates: dict[str, float] | None = None, fault_paths: str | None = None,
-                 max_faults_in_a_row: int | None = None, default_version: str = DEFAULT_VERSION):
+                 max_faults_in_a_row: int | None = None, default_version: str = DEFAULT_VERSION,
+                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH):
         """Random faults: ``fault_rates`` ({kind: probability per request}) or ``fault_rate``
         shared evenly by ``fault_kinds``; only on paths matching ``fault_paths`` (a regex; all if
         None); reproducible with ``fault_seed``; a request that already got
         ``max_faults_in_a_row`` faults in a row gets no random one. ``default_version`` is the
-        app's API version, used for a request without ``Intercom-Version``."""
+        app's API version, used for a request without ``Intercom-Version``. A ticket in search
+        results carries its ``ticket_parts_in_search`` most recent parts (Intercom does not say)."""
         self.ws = ws if ws is not None else Workspace()
         self.token = token
         self.host, self.port = host, port
@@ -100,7 +102,8 @@ class EmulatorServer:
                          supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
                          faults=self.faults)
         self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl)
-        self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size, default_version)
+        self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size, default_version,
+                               ticket_parts_in_search)
         self._control_routes = {
             ("GET", "/_emulator/ground_truth"): self._ground_truth,
             ("GET", "/_emulator/stats"): self._stats,

@@ -19,7 +19,9 @@ class WorkspaceSizes:
     tickets: int = 60
     conversations_over_part_cap: int = 1   # conversations with more than PART_CAP parts
     parts_over_part_cap: int = 620        # parts in each of those conversations
-    ticket_parts_per_ticket: int = 3
+    ticket_parts_per_ticket: int = 3      # a typical ticket has 1 to 2x this many parts; every 10th has 11-40
+    tickets_over_part_cap: int = 1         # tickets with more than PART_CAP parts
+    ticket_parts_over_part_cap: int = 530  # parts in each of those tickets
     ticket_types: int = 3
     # the help center and news: enough for two pages or more at each list's default page size
     help_centers: int = 3
@@ -37,6 +39,7 @@ PRESETS: dict[str, WorkspaceSizes] = {
                            collections=30, articles=60, news_items=30),
     "benchmark": WorkspaceSizes(admins=20, teams=6, tags=40, segments=12, companies=2000, contacts=20000,
                                 conversations=5000, parts_per_conversation=8, activity_logs=2000,
-                                tickets=500, conversations_over_part_cap=2, help_centers=4, collections=60,
+                                tickets=500, conversations_over_part_cap=2, tickets_over_part_cap=2,
+                                help_centers=4, collections=60,
                                 articles=400, newsfeeds=4, news_items=120, subscription_types=5),
 }

@@ -21,7 +21,7 @@ from .vocabulary import ACTIVITY_TYPES, DAY, PART_TYPES
 
 INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "contact_tags", "contact_companies",
                        "conversations", "conversation_parts", "deleted_conversations", "activity_logs", "tickets",
-                       "segments", "articles", "help_center_collections", "news_items")
+                       "ticket_parts", "segments", "articles", "help_center_collections", "news_items")
 PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies")     # keys are (parent id, child id)
 FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes", "conversation_attributes",
                 "ticket_types", "help_centers", "newsfeeds", "subscription_types")
@@ -32,6 +32,7 @@ MAX_CONTACT_COMPANIES = 15
 MAX_CONTACT_NOTES = 19          # note ids leave room for 20 a contact (render.note_id)
 MANY_COMPANIES_EVERY = 50       # every 50th contact belongs to more than 10 companies
 MANY_NOTES_EVERY = 30           # every 30th contact has more than 10 notes
+MANY_TICKET_PARTS_EVERY = 10    # every 10th ticket has more parts than a search result carries
 NEVER = -(1 << 62)          # a start date before every record
 
 
@@ -186,10 +187,21 @@ class Workspace:
         return ActivityLog(idx=i, id=str(5_000_000 + i), created_at=created_at, admin_index=admin_index,
                            activity_type_index=rng.randrange(len(ACTIVITY_TYPES)), version=version)
 
+    def _ticket_part_count(self, rng: random.Random, i: int) -> int:
+        """A few parts for most tickets; 11-40 for every 10th (more than a search result carries);
+        the first ``tickets_over_part_cap`` tickets more than PART_CAP."""
+        s = self.sizes
+        if i < s.tickets_over_part_cap:
+            return s.ticket_parts_over_part_cap
+        if i % MANY_TICKET_PARTS_EVERY == 3:
+            return rng.randint(11, 40)
+        return rng.randint(1, max(1, 2 * s.ticket_parts_per_ticket - 1))
+
     def _new_ticket(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Ticket:
+        """Its parts were written between its creation (the first part) and its last update."""
         contact_index = rng.randrange(len(self.contacts)) if self.contacts else NONE
         ticket_type_index = rng.randrange(len(self.ticket_types))
-        n = max(1, self.sizes.ticket_parts_per_ticket)
+        n = self._ticket_part_count(rng, i)
         times = sorted([created] + [rng.randint(created, updated) for _ in range(n - 1)])
         parts = [self._new_part(rng, t, version) for t in times]
         return Ticket(idx=i, id=str(70_000 + i), created_at=created, updated_at=updated,
@@ -370,6 +382,19 @@ class Workspace:
             self.activity_logs.append(r)
             return r.id
 
+    def add_ticket_parts(self, ticket_id, n: int = 1, at: int | None = None) -> list[str]:
+        """New parts on a ticket (one version step); its updated_at moves to theirs if later."""
+        with self.lock:
+            r = self._find(self.ticket_by_id, ticket_id, "ticket")
+            v = self._bump()
+            t = int(at if at is not None else self.now())
+            rng = random.Random(f"{self.seed}:ticket-parts:{r.id}:{len(r.parts)}")
+            new = [self._new_part(rng, t, v) for _ in range(n)]
+            r.parts.extend(new)
+            r.updated_at = max(r.updated_at, t)
+            r.version = v
+            return [str(p.id) for p in new]
+
     def update_ticket(self, ticket_id, updated_at: int | None = None) -> str:
         with self.lock:
             r = self._find(self.ticket_by_id, ticket_id, "ticket")
@@ -485,9 +510,15 @@ class Workspace:
                 self._mark_deleted(r, v, now)
             summary["deleted_conversations"] = len(doomed)
 
+            new_ticket_parts = 0
             for r in pick(self.tickets):
                 touch(r)
+                if rng.random() < 0.7:
+                    n = rng.randint(1, 3)
+                    r.parts.extend(self._new_part(rng, now, v) for _ in range(n))
+                    new_ticket_parts += n
             summary["tickets"] = sum(1 for r in self.tickets if r.version == v)
+            summary["ticket_parts"] = new_ticket_parts
             for r in pick(self.segments):
                 touch(r)
             summary["segments"] = sum(1 for r in self.segments if r.version == v)
@@ -535,6 +566,8 @@ class Workspace:
                             for p in r.parts[-PART_CAP:]}
                 case "deleted_conversations":
                     return {r.id for r in self.conversations if r.deleted and r.deleted_at >= sd}
+                case "ticket_parts":
+                    return {str(p.id) for r in self.tickets if r.updated_at >= sd for p in r.parts[-PART_CAP:]}
                 case "activity_logs":
                     return {r.id for r in self.activity_logs if r.created_at >= sd}
                 case "articles" | "help_center_collections" | "news_items":
@@ -564,6 +597,8 @@ class Workspace:
                             for p in r.parts[-PART_CAP:] if p.version > sv}
                 case "deleted_conversations":
                     return {r.id for r in self.conversations if r.deleted and r.version > sv}
+                case "ticket_parts":
+                    return {str(p.id) for r in self.tickets for p in r.parts[-PART_CAP:] if p.version > sv}
                 case "articles" | "help_center_collections" | "news_items":
                     return {r.id for r in self._content(stream) if r.version > sv}
             raise KeyError(f"unknown stream {stream!r}")

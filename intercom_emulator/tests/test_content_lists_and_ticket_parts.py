@@ -241,3 +241,93 @@ def test_each_help_center_and_news_list_can_be_denied():
         for path in ("/help_center/collections", "/help_center/help_centers", "/news/newsfeeds", "/news/news_items"):
             assert get(s, path).status_code == 403, path
         assert get(s, "/articles").status_code == 200
+
+
+# ------------------------------------------------------------------------------ ticket parts
+EVERYTHING = {"field": "updated_at", "operator": ">", "value": 0}
+
+
+def search_tickets(server, query: dict = EVERYTHING) -> list[dict]:
+    tickets, cursor = [], None
+    while True:
+        pagination = {"per_page": 150, **({"starting_after": cursor} if cursor else {})}
+        j = post(server, "/tickets/search", {"query": query, "pagination": pagination}).json()
+        tickets += j["tickets"]
+        cursor = (j["pages"].get("next") or {}).get("starting_after")
+        if not cursor:
+            return tickets
+
+
+def test_generated_tickets_have_a_few_parts_some_more_than_ten_and_one_more_than_500():
+    ws = Workspace(seed=5, sizes=SIZES)
+    counts = sorted(len(r.parts) for r in ws.tickets)
+    assert counts[len(counts) // 2] <= 5 and sum(n > 10 for n in counts) >= 4 and counts[-1] == 530
+    from intercom_emulator import PRESETS
+    benchmark = Workspace(seed=1, sizes=PRESETS["benchmark"])
+    assert sum(len(r.parts) > 500 for r in benchmark.tickets) == 2
+    assert 40 <= sum(10 < len(r.parts) <= 500 for r in benchmark.tickets) <= 60
+
+
+def test_ticket_search_results_carry_their_ten_most_recent_parts_and_the_true_count(emu):
+    ws = emu.ws
+    tickets = search_tickets(emu)
+    assert {t["id"] for t in tickets} == ws.expected_ids("tickets")
+    for t in tickets:
+        record = ws.ticket_by_id[t["id"]]
+        parts = t["ticket_parts"]
+        assert parts["type"] == "ticket_part.list" and parts["total_count"] == len(record.parts)
+        assert [p["id"] for p in parts["ticket_parts"]] == [str(p.id) for p in record.parts[-10:]]
+        assert all(p["type"] == "ticket_part" and "ticket_state" in p for p in parts["ticket_parts"])
+    assert any(t["ticket_parts"]["total_count"] > 10 for t in tickets)
+
+
+def test_how_many_parts_a_ticket_search_result_carries_is_a_server_setting():
+    with running_emulator(Workspace(seed=5, sizes=SIZES), token=TOKEN, ticket_parts_in_search=3) as server:
+        tickets = search_tickets(server)
+        assert max(len(t["ticket_parts"]["ticket_parts"]) for t in tickets) == 3
+        assert len(get(server, f"/tickets/{tickets[0]['id']}").json()["ticket_parts"]["ticket_parts"]) == \
+            min(500, tickets[0]["ticket_parts"]["total_count"])
+
+
+def test_get_ticket_returns_its_500_most_recent_parts(emu):
+    big = max(emu.ws.tickets, key=lambda r: len(r.parts))
+    parts = get(emu, f"/tickets/{big.id}").json()["ticket_parts"]
+    assert parts["total_count"] == 530 and [p["id"] for p in parts["ticket_parts"]] == [str(p.id) for p in big.parts[-500:]]
+
+
+def test_ticket_parts_ground_truth_is_the_500_most_recent_parts_of_tickets_updated_since(emu):
+    ws = emu.ws
+    for sd in (0, ws.now() - 60 * DAY):
+        tickets = search_tickets(emu, {"field": "updated_at", "operator": ">=", "value": sd})
+        served = set()
+        for t in tickets:       # what search carries, and GET /tickets/{id} where that is not all
+            listed = t["ticket_parts"]
+            if listed["total_count"] > len(listed["ticket_parts"]):
+                listed = get(emu, f"/tickets/{t['id']}").json()["ticket_parts"]
+            served |= {p["id"] for p in listed["ticket_parts"]}
+        assert served == ws.expected_ids("ticket_parts", sd)
+    big = max(ws.tickets, key=lambda r: len(r.parts))
+    assert str(big.parts[0].id) not in ws.expected_ids("ticket_parts")
+
+
+def test_new_ticket_parts_move_the_ticket_and_are_the_changed_parts(emu):
+    ws = emu.ws
+    ticket = min(ws.tickets, key=lambda r: r.updated_at)
+    v = ws.version
+    new = ws.add_ticket_parts(ticket.id, n=2)
+    assert ws.changed_ids("ticket_parts", v) == set(new) and ticket.id in ws.changed_ids("tickets", v)
+    j = get(emu, f"/tickets/{ticket.id}").json()
+    assert j["updated_at"] == ws.now() or j["updated_at"] >= ws.now() - 1
+    assert [p["id"] for p in j["ticket_parts"]["ticket_parts"]][-2:] == new
+    v = ws.version
+    summary = ws.mutate_random(random.Random(6), fraction=0.3)
+    changed = ws.changed_ids("ticket_parts", v)
+    assert len(changed) == summary["ticket_parts"] > 0 and changed <= ws.expected_ids("ticket_parts", ws.now() - 5)
+    moved = ws.changed_ids("tickets", v)
+    assert all(ws.ticket_by_id[t].updated_at >= ws.now() - 5 for t in moved)
+
+
+def test_ticket_parts_can_be_denied_without_denying_the_ticket_search():
+    with running_emulator(Workspace(seed=5, sizes=SIZES), token=TOKEN, denied={"ticket_parts": 403}) as server:
+        assert get(server, f"/tickets/{server.ws.tickets[0].id}").status_code == 403
+        assert post(server, "/tickets/search", {"query": EVERYTHING}).status_code == 200

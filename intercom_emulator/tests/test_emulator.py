@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, render, running_emulator
+from intercom_emulator.workspace import ALL_STREAMS
 
 TOKEN = "test-token"
 H = {"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11", "Accept": "application/json"}
@@ -493,8 +494,7 @@ def test_determinism():
     a = Workspace(seed=5, sizes=SMALL, anchor_time=1_700_000_000)
     b = Workspace(seed=5, sizes=SMALL, anchor_time=1_700_000_000)
     c = Workspace(seed=6, sizes=SMALL, anchor_time=1_700_000_000)
-    for stream in ("contacts", "companies", "conversations", "conversation_parts", "activity_logs", "tickets",
-                   "segments", "company_segments"):
+    for stream in ALL_STREAMS:
         assert a.expected_ids(stream) == b.expected_ids(stream)
     assert a.expected_ids("contacts") != c.expected_ids("contacts")
     assert render.contact(a, a.contacts[3]) == render.contact(b, b.contacts[3])
@@ -505,7 +505,7 @@ def test_determinism():
             assert r.created_at <= r.updated_at <= 1_700_000_000 - 3600
     sa = a.mutate_random(random.Random(3), 0.2)
     sb = b.mutate_random(random.Random(3), 0.2)
-    assert sa == sb and a.expected_ids("contacts") == b.expected_ids("contacts")
+    assert sa == sb and all(a.expected_ids(stream) == b.expected_ids(stream) for stream in ALL_STREAMS)
 
 
 def _sync_all(s, start_date):
@@ -536,13 +536,43 @@ def _sync_all(s, start_date):
     tickets, _ = search_all(s, "tickets", {"field": "updated_at", "operator": ">=", "value": start_date},
                             session=sess)
     out["tickets"] = {t["id"] for t in tickets}
+    out["ticket_parts"] = set()
+    for t in tickets:       # search carries the 10 most recent parts; GET /tickets/{id} the 500 most recent
+        listed = t["ticket_parts"]
+        if listed["total_count"] > len(listed["ticket_parts"]):
+            listed = get(s, f"/tickets/{t['id']}", session=sess).json()["ticket_parts"]
+        out["ticket_parts"] |= {p["id"] for p in listed["ticket_parts"]}
     logs, url = set(), s.url + f"/admins/activity_logs?created_at_after={start_date}"
     while url:
         j = sess.get(url, headers=H, timeout=5).json()
         logs |= {a["id"] for a in j["activity_logs"]}
         url = j["pages"]["next"]
     out["activity_logs"] = logs
+    out["contact_tags"] = {(c, t["id"]) for c in out["contacts"]
+                           for t in get(s, f"/contacts/{c}/tags", session=sess).json()["data"]}
+    out["contact_companies"] = {(c, x["id"]) for c in out["contacts"]
+                                for x in follow_pages(s, f"/contacts/{c}/companies", sess)}
+    deleted = follow_pages(s, "/conversations/deleted", sess, headers={**H, "Intercom-Version": "2.16"},
+                           key="conversations")
+    out["deleted_conversations"] = {c["id"] for c in deleted if c["deleted_at"] >= start_date}
+    for stream, path in (("articles", "/articles"), ("help_center_collections", "/help_center/collections"),
+                         ("news_items", "/news/news_items")):
+        out[stream] = {x["id"] for x in follow_pages(s, path, sess) if x["updated_at"] >= start_date}
+    out["newsfeeds"] = {x["id"] for x in follow_pages(s, "/news/newsfeeds", sess)}
+    for stream, path in (("help_centers", "/help_center/help_centers"), ("subscription_types", "/subscription_types")):
+        out[stream] = {x["id"] for x in get(s, path, session=sess).json()["data"]}
     return out
+
+
+def follow_pages(s, path, session, headers=H, key="data"):
+    """Every item of a page-number list, following its ``pages.next`` links."""
+    url, items = s.url + path, []
+    while url:
+        r = session.get(url, headers=headers, timeout=5)
+        assert r.status_code == 200, r.text
+        items += r.json()[key]
+        url = r.json()["pages"].get("next")
+    return items
 
 
 def test_ground_truth_matches_api():
@@ -550,6 +580,7 @@ def test_ground_truth_matches_api():
     with running_emulator(ws, scroll_page_size=15) as s:
         for sd in (0, ws.now() - 30 * DAY):
             synced = _sync_all(s, sd)
+            assert sorted(synced) == sorted(ALL_STREAMS)
             for stream, ids in synced.items():
                 assert ids == ws.expected_ids(stream, sd), stream
         v0 = ws.version
@@ -559,6 +590,7 @@ def test_ground_truth_matches_api():
         changed = ws.changed_ids("contacts", v0)
         assert changed and changed <= ws.expected_ids("contacts", ws.now() - 5)
         assert ws.changed_ids("conversation_parts", v0) <= ws.expected_ids("conversation_parts")
+        assert ws.expected_ids("deleted_conversations")
         synced = _sync_all(s, 0)
         for stream, ids in synced.items():
             assert ids == ws.expected_ids(stream), stream
@@ -579,7 +611,8 @@ def test_big_workspace_generates_quickly():
 def test_cli_smoke():
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     p = subprocess.Popen([sys.executable, "-m", "intercom_emulator", "--port", "0", "--token", "demo-token",
-                          "--preset", "small"], stdout=subprocess.PIPE, env=env, text=True)
+                          "--preset", "small", "--ticket-parts-in-search", "2"], stdout=subprocess.PIPE, env=env,
+                         text=True)
     try:
         line = p.stdout.readline()
         info = json.loads(line)
@@ -588,6 +621,9 @@ def test_cli_smoke():
         assert r.status_code == 200
         gt = requests.get(info["url"] + "/_emulator/ground_truth", timeout=5).json()
         assert len(gt["contacts"]) == 400
+        r = requests.post(info["url"] + "/tickets/search", headers={"Authorization": "Bearer demo-token"},
+                          json={"query": {"field": "updated_at", "operator": ">", "value": 0}}, timeout=5)
+        assert max(len(t["ticket_parts"]["ticket_parts"]) for t in r.json()["tickets"]) == 2
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=10) == 0
