@@ -18,6 +18,7 @@ class WorkspaceSizes:
     activity_logs: int = 300
     tickets: int = 60
     conversations_over_part_cap: int = 1   # conversations with more than PART_CAP parts
+    deleted_conversations: int = 25        # conversations deleted before now, beyond ``conversations`` (20 a page)
     parts_over_part_cap: int = 620        # parts in each of those conversations
     ticket_parts_per_ticket: int = 3      # a typical ticket has 1 to 2x this many parts; every 10th has 11-40
     tickets_over_part_cap: int = 1         # tickets with more than PART_CAP parts
@@ -36,10 +37,11 @@ PRESETS: dict[str, WorkspaceSizes] = {
     "small": WorkspaceSizes(),
     "demo": WorkspaceSizes(admins=6, teams=3, tags=15, segments=8, companies=300, contacts=500,
                            conversations=300, parts_per_conversation=6, activity_logs=400, tickets=200,
-                           collections=30, articles=60, news_items=30),
+                           deleted_conversations=30, collections=30, articles=60, news_items=30),
     "benchmark": WorkspaceSizes(admins=20, teams=6, tags=40, segments=12, companies=2000, contacts=20000,
                                 conversations=5000, parts_per_conversation=8, activity_logs=2000,
                                 tickets=500, conversations_over_part_cap=2, tickets_over_part_cap=2,
+                                deleted_conversations=200,
                                 help_centers=4, collections=60,
                                 articles=400, newsfeeds=4, news_items=120, subscription_types=5),
 }

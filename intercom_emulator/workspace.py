@@ -96,6 +96,7 @@ class Workspace:
         self.tickets = [self._new_ticket(rng, i, *span()) for i in range(s.tickets)]
         self.ticket_by_id = {r.id: r for r in self.tickets}
         self._generate_help_center_and_news(t_start, t_end)
+        self._generate_deleted_conversations(t_start, t_end)
 
     def _generate_help_center_and_news(self, t_start: int, t_end: int) -> None:
         """From a generator of their own: the records generated before them stay as they were."""
@@ -118,6 +119,16 @@ class Workspace:
         self.news_items, self.news_item_by_id = [], {}
         for i in range(s.news_items):
             self._append(self.news_items, self.news_item_by_id, self._new_news_item(rng, i, *span()))
+
+    def _generate_deleted_conversations(self, t_start: int, t_end: int) -> None:
+        """``deleted_conversations`` more conversations, deleted some time after their last part
+        (their own generator: the records generated before stay as they were)."""
+        rng = random.Random(f"{self.seed}:deleted-conversations")
+        for _ in range(self.sizes.deleted_conversations):
+            created = rng.randint(t_start, t_end - 3600)
+            r = self._new_conversation(rng, len(self.conversations), created, rng.randint(1, 4), t_end)
+            self._append_conversation(r)
+            self._mark_deleted(r, 0, rng.randint(r.updated_at, t_end))
 
     # ---------------------------------------------------------------------- record factories
     # Each draws from ``rng`` in a fixed order: generation and mutation replay it exactly.

@@ -14,7 +14,8 @@ TOKEN = "test-token"
 H = {"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11"}
 DAY = 86400
 SIZES = WorkspaceSizes(admins=3, teams=2, tags=30, segments=5, companies=40, contacts=120, conversations=60,
-                       parts_per_conversation=3, activity_logs=10, tickets=10, conversations_over_part_cap=0)
+                       parts_per_conversation=3, activity_logs=10, tickets=10, conversations_over_part_cap=0,
+                       deleted_conversations=0)
 
 
 @pytest.fixture
@@ -206,6 +207,19 @@ def test_deleted_conversations_do_not_exist_before_version_2_16(emu, version):
 @pytest.mark.parametrize("version", ["2.16", "Preview"])
 def test_deleted_conversations_exist_from_version_2_16_and_in_preview(emu, version):
     assert get(emu, "/conversations/deleted", headers={**H, "Intercom-Version": version}).status_code == 200
+
+
+def test_a_generated_workspace_has_deleted_conversations_beyond_its_live_ones():
+    ws = Workspace(seed=3, sizes=WorkspaceSizes(conversations=40, deleted_conversations=25))
+    deleted = [r for r in ws.conversations if r.deleted]
+    assert len(deleted) == 25 and len(ws.expected_ids("conversations")) == 40
+    assert all(r.updated_at <= r.deleted_at < ws.now() and r.version == 0 for r in deleted)
+    assert ws.expected_ids("deleted_conversations") == {r.id for r in deleted}
+    assert not {str(p.id) for r in deleted for p in r.parts} & ws.expected_ids("conversation_parts")
+    with running_emulator(ws, token=TOKEN) as server:
+        items, pages = read_deleted(server)
+        assert len(pages) == 2 and {c["id"] for c in items} == ws.expected_ids("deleted_conversations")
+        assert all(get(server, f"/conversations/{r.id}").status_code == 404 for r in deleted[:3])
 
 
 def test_deleted_conversations_page_newest_first_with_links_to_the_end(emu):
