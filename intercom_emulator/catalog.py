@@ -11,8 +11,8 @@ import random
 from .records import Admin, HelpCenter, Newsfeed, SubscriptionType, Tag, Team, TicketType, TicketTypeAttribute
 from .vocabulary import (COMPANY_ARCHIVED_ATTRS, COMPANY_BUILTIN_ATTRS, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS,
                          CONTACT_ARCHIVED_ATTRS, CONTACT_BUILTIN_ATTRS, CONTACT_CUSTOM_ATTRS,
-                         CONVERSATION_ARCHIVED_ATTRS, CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS, FIRST_NAMES,
-                         LAST_NAMES, TICKET_CATEGORIES, TICKET_TYPE_CUSTOM_ATTRS, WORDS)
+                         CONVERSATION_ARCHIVED_ATTRS, CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS,
+                         FIRST_NAMES, LAST_NAMES, TICKET_CATEGORIES, TICKET_TYPE_CUSTOM_ATTRS, WORDS)
 
 JOB_TITLES = ["Support", "Success", "Engineer", "Founder", "Sales"]
 HELP_CENTER_NAMES = ["Help Center", "Developer Docs", "Partner Portal", "Status & Billing", "Academy"]

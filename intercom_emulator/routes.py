@@ -133,7 +133,8 @@ class IntercomApi:
     def _check_version(self, req: ApiRequest, route: Route) -> None:
         """An endpoint that the request's version lacks answers 400 intercom_version_invalid."""
         if route.since and version_key(req.version or self.default_version) < version_key(route.since):
-            raise ApiError(400, "intercom_version_invalid", "Requested resource is not available in current API version.")
+            raise ApiError(400, "intercom_version_invalid",
+                           "Requested resource is not available in current API version.")
 
     def fault_context(self, req: ApiRequest) -> FaultContext:
         """What a fault rule sees of ``req``: for a scroll request, also the page it would serve."""
@@ -179,7 +180,8 @@ class IntercomApi:
             raise ApiError(400, "parameter_invalid", "model must be one of contact, company, conversation")
         include_archived = (req.param("include_archived") or "false").lower() == "true"
         models = DATA_ATTRIBUTE_MODELS if model is None else (model,)
-        return {"type": "list", "data": [a for m in models for a in render.data_attributes(self.ws, m, include_archived)]}
+        return {"type": "list",
+                "data": [a for m in models for a in render.data_attributes(self.ws, m, include_archived)]}
 
     def ticket_types(self, req: ApiRequest) -> dict:
         """Every ticket type with its attributes. The list key is ``data`` (type ``list``) as the

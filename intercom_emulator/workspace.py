@@ -619,8 +619,9 @@ class Workspace:
                 "news_items": self.news_items}[stream]
 
     def _contact_pairs(self, stream: str, contacts) -> set[tuple[str, str]]:
-        ids = self.contact_tag_ids if stream == "contact_tags" else self.contact_company_ids
-        return {(r.id, child) for r in contacts for child in ids(r.id)}
+        if stream == "contact_tags":
+            return {(r.id, self.tags[t].id) for r in contacts for t in r.tag_indexes}
+        return {(r.id, self.companies[c].id) for r in contacts for c in r.company_indexes}
 
     def ground_truth(self, start_date: int | None = None) -> dict[str, list]:
         """Every stream's expected keys, sorted (``PAIR_STREAMS`` as [parent id, child id] pairs)."""

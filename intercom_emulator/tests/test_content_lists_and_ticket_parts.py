@@ -42,7 +42,8 @@ def test_ticket_types_are_listed_under_data_each_with_its_attributes(emu):
         assert attributes["type"] == "list" and t["type"] == "ticket_type" and isinstance(t["is_internal"], bool)
         names = [a["name"] for a in attributes["data"]]
         assert names[:2] == ["_default_title_", "_default_description_"] and len(names) == 3
-        assert all(a["type"] == "ticket_type_attribute" and a["ticket_type_id"] == int(t["id"]) for a in attributes["data"])
+        assert all(a["type"] == "ticket_type_attribute" and a["ticket_type_id"] == int(t["id"])
+                   for a in attributes["data"])
         assert attributes["data"][1]["input_options"] == {"multiline": True}
 
 
@@ -292,7 +293,8 @@ def test_how_many_parts_a_ticket_search_result_carries_is_a_server_setting():
 def test_get_ticket_returns_its_500_most_recent_parts(emu):
     big = max(emu.ws.tickets, key=lambda r: len(r.parts))
     parts = get(emu, f"/tickets/{big.id}").json()["ticket_parts"]
-    assert parts["total_count"] == 530 and [p["id"] for p in parts["ticket_parts"]] == [str(p.id) for p in big.parts[-500:]]
+    assert parts["total_count"] == 530
+    assert [p["id"] for p in parts["ticket_parts"]] == [str(p.id) for p in big.parts[-500:]]
 
 
 def test_ticket_parts_ground_truth_is_the_500_most_recent_parts_of_tickets_updated_since(emu):

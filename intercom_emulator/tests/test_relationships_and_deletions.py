@@ -110,8 +110,8 @@ def test_contact_notes_come_newest_first_in_pages_of_fifteen(emu):
     assert sorted(n["id"] for n in notes) == sorted(ws.contact_note_ids(r.id))
     times = [n["created_at"] for n in notes]
     assert times == sorted(times, reverse=True) and r.created_at <= times[-1]
-    assert all(n["type"] == "note" and n["contact"] == {"type": "contact", "id": r.id} and n["author"]["type"] == "admin"
-               and n["body"].startswith("<p>") for n in notes)
+    assert all(n["type"] == "note" and n["contact"] == {"type": "contact", "id": r.id}
+               and n["author"]["type"] == "admin" and n["body"].startswith("<p>") for n in notes)
 
 
 def test_unknown_contact_is_404_on_every_list(emu):
@@ -126,7 +126,8 @@ def test_contact_tags_and_companies_ground_truth_is_what_the_api_serves(emu):
     since = [r for r in ws.contacts if r.updated_at >= sd]
     assert 0 < len(since) < len(ws.contacts)
     tags = {(r.id, t["id"]) for r in since for t in get(emu, f"/contacts/{r.id}/tags").json()["data"]}
-    companies = {(r.id, c["id"]) for r in since for c in follow_links(emu, f"/contacts/{r.id}/companies", "data")[0]}
+    companies = {(r.id, c["id"]) for r in since
+                 for c in follow_links(emu, f"/contacts/{r.id}/companies", "data")[0]}
     assert tags == ws.expected_ids("contact_tags", sd) and companies == ws.expected_ids("contact_companies", sd)
     truth = requests.get(emu.url + "/_emulator/ground_truth", params={"start_date": sd}, timeout=10).json()
     assert {tuple(x) for x in truth["contact_tags"]} == tags
