@@ -14,20 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from source_intercom.stream_facts import stream_facts
+
 CLI = str(Path(sys.executable).with_name("source-intercom"))
 START_DATE = "2020-01-01T00:00:00Z"
 START_TS = 1577836800
 
-PRIMARY_KEYS: Dict[str, Tuple[str, ...]] = {
-    "company_attributes": ("full_name",),
-    "contact_attributes": ("full_name",),
-    "company_segments": ("company_id", "id"),
-}
-
-
 def record_key(stream: str, data: Dict[str, Any]) -> Any:
-    fields = PRIMARY_KEYS.get(stream, ("id",))
-    return data[fields[0]] if len(fields) == 1 else tuple(data[f] for f in fields)
+    """The record's primary key as the manifest declares it (one value, or a tuple)."""
+    return stream_facts()[stream].key_of(data)
 
 
 @dataclass

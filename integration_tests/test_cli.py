@@ -10,11 +10,9 @@ import pytest
 
 from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, run_cli
 from intercom_emulator import Workspace, running_emulator
+from source_intercom.stream_facts import stream_facts
 
-ALL_STREAMS = [
-    "admins", "teams", "tags", "segments", "company_attributes", "contact_attributes", "companies",
-    "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets",
-]
+ALL_STREAMS = list(stream_facts())
 
 
 def test_spec_lists_every_config_field_with_secrets_marked() -> None:
@@ -111,15 +109,48 @@ def test_invalid_config_is_refused_before_any_request(emulator: Any, command: st
     assert emulator.requests == []
 
 
-def test_discover_offers_every_stream_with_keys_and_cursors(emulator: Any) -> None:
+# The one place that writes every stream's key and cursor out by hand: everything else reads them
+# from the manifest (source_intercom.stream_facts), and this holds the manifest to them.
+EXPECTED_STREAMS = {
+    # stream: (primary key, cursor field or None for full refresh only)
+    "admins": (["id"], None),
+    "teams": (["id"], None),
+    "tags": (["id"], None),
+    "segments": (["id"], "updated_at"),
+    "company_attributes": (["full_name"], None),
+    "contact_attributes": (["full_name"], None),
+    "conversation_attributes": (["full_name"], None),
+    "companies": (["id"], "updated_at"),
+    "company_segments": (["company_id", "id"], "company_updated_at"),
+    "contacts": (["id"], "updated_at"),
+    "contact_tags": (["contact_id", "id"], "contact_updated_at"),
+    "contact_companies": (["contact_id", "id"], "contact_updated_at"),
+    "conversations": (["id"], "updated_at"),
+    "conversation_parts": (["id"], "updated_at"),
+    "deleted_conversations": (["id"], "deleted_at"),
+    "activity_logs": (["id"], "created_at"),
+    "tickets": (["id"], "updated_at"),
+    "ticket_parts": (["id"], "updated_at"),
+    "ticket_types": (["id"], None),
+    "articles": (["id"], "updated_at"),
+    "help_center_collections": (["id"], "updated_at"),
+    "help_centers": (["id"], None),
+    "news_items": (["id"], "updated_at"),
+    "newsfeeds": (["id"], None),
+    "subscription_types": (["id"], None),
+}
+
+
+def test_discover_offers_every_stream_with_its_key_and_cursor(emulator: Any) -> None:
     streams = {s["name"]: s for s in discovered_streams(config_for(emulator))}
-    assert sorted(streams) == sorted(ALL_STREAMS)
-    assert streams["company_segments"]["source_defined_primary_key"] == [["company_id"], ["id"]]
-    assert streams["company_attributes"]["source_defined_primary_key"] == [["full_name"]]
-    assert streams["contacts"]["default_cursor_field"] == ["updated_at"]
-    assert streams["activity_logs"]["default_cursor_field"] == ["created_at"]
-    for name in ("admins", "teams", "tags", "company_attributes", "contact_attributes"):
-        assert streams[name]["supported_sync_modes"] == ["full_refresh"]
+    assert sorted(streams) == sorted(EXPECTED_STREAMS)
+    for name, (key, cursor) in EXPECTED_STREAMS.items():
+        assert streams[name]["source_defined_primary_key"] == [[field] for field in key], name
+        if cursor is None:
+            assert streams[name]["supported_sync_modes"] == ["full_refresh"], name
+        else:
+            assert streams[name]["supported_sync_modes"] == ["full_refresh", "incremental"], name
+            assert streams[name]["default_cursor_field"] == [cursor], name
     assert emulator.requests == []
 
 
@@ -133,8 +164,17 @@ def test_full_sync_returns_exactly_the_workspace(emulator: Any, workspace: Works
         assert set(keys) == workspace.expected_ids(stream, START_TS), stream
     parts = run.records["conversation_parts"]
     assert all(part["conversation_id"] and part["conversation_updated_at"] for part in parts)
-    assert any("500 most recent" in line for line in run.logs("WARN"))
+    assert any(line.startswith("Conversation") and "500 most recent" in line for line in run.logs("WARN"))
+    assert any(line.startswith("Ticket") and "500 most recent" in line for line in run.logs("WARN"))
     assert all(segment["company_id"] for segment in run.records["company_segments"])
+    # Every contact's lists whole, in the embedded lists' shape, whatever Intercom cut at 10.
+    assert any(workspace.contact_tag_ids(c["id"])[10:] for c in run.records["contacts"]), "no contact with more than 10 tags"
+    for contact in run.records["contacts"]:
+        for name, truth in (("tags", workspace.contact_tag_ids(contact["id"])), ("companies", workspace.contact_company_ids(contact["id"])), ("notes", workspace.contact_note_ids(contact["id"]))):
+            listing = contact[name]
+            assert sorted(item["id"] for item in listing["data"]) == sorted(truth), (contact["id"], name)
+            assert (listing["total_count"], listing["has_more"]) == (len(truth), False), (contact["id"], name)
+            assert all(set(item) == {"type", "id", "url"} for item in listing["data"]), (contact["id"], name)
 
 
 def test_full_sync_honours_start_date(emulator: Any, workspace: Workspace) -> None:

@@ -15,16 +15,13 @@ import pytest
 
 from intercom_emulator import Workspace
 from intercom_emulator.data import PRESETS
+from source_intercom.stream_facts import stream_facts
 
 pytest.importorskip("airbyte", reason="PyAirbyte is in the dev extras: pip install -e '.[dev]'")
 duckdb = pytest.importorskip("duckdb")
 
 ROOT = Path(__file__).resolve().parent.parent
-STREAMS = [
-    "admins", "teams", "tags", "segments", "company_attributes", "contact_attributes", "companies",
-    "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets",
-]
-KEYS = {"company_attributes": "full_name", "contact_attributes": "full_name", "company_segments": "company_id, id"}
+STREAMS = list(stream_facts())
 START_TS = 1577836800
 ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*)$")
 
@@ -76,7 +73,8 @@ def test_duckdb_holds_the_table_counts(main_job: Dict) -> None:
         tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
         assert set(STREAMS) <= tables
         for stream in STREAMS:
-            rows, keys = connection.execute(f"SELECT count(*), count(DISTINCT ({KEYS.get(stream, 'id')})) FROM main.{stream}").fetchone()
+            key = ", ".join(stream_facts()[stream].primary_key)
+            rows, keys = connection.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM main.{stream}").fetchone()
             assert rows == keys, f"{stream}: duplicate primary keys"
             assert rows == int(main_job["rows"][stream][5]), stream  # the table's "in DuckDB"
         # PyAirbyte keeps the state in the database: that is what made the second sync incremental.

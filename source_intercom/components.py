@@ -10,11 +10,14 @@ library and ``airbyte_cdk``.
 # sys.modules, and string annotations then break @dataclass (tested in test_manifest_only.py).
 import calendar
 import collections
+import concurrent.futures
 import functools
 import hashlib
 import json
 import logging
+import math
 import os
+import queue
 import random
 import re
 import sys
@@ -22,7 +25,7 @@ import tempfile
 import threading
 import time
 from dataclasses import InitVar, dataclass, field
-from typing import Any, Callable, Deque, Dict, FrozenSet, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Union
+from typing import Any, Callable, Deque, Dict, FrozenSet, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -690,6 +693,124 @@ class _PassOutcome:
     ending: str = ""
 
 
+def scroll_idle_expiry_seconds() -> float:
+    """How long Intercom keeps an unused scroll open (about a minute). Tests against a local
+    emulator shorten it with the environment variable SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS."""
+    try:
+        return max(1.0, float(os.environ.get("SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS", "60")))
+    except ValueError:
+        return 60.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Searches
+# ---------------------------------------------------------------------------------------------
+#
+# POST /{contacts,conversations,tickets}/search pages by a cursor (starting_after), so one query
+# is read page after page. A sync reads the whole range from start_date (or the state) to now in
+# windows sized by the data: the first page of the range says how many records it holds
+# (total_count); a range that one reader gets through in a few seconds is read whole, a bigger one
+# is split into windows read at once, each of them split again if it still holds far more. Empty
+# years cost the one request that finds them empty.
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    records: List[Mapping[str, Any]]
+    total_count: int
+    next_cursor: Optional[str]
+
+
+class SearchReader:
+    """Every record of a search whose ``updated_at`` lies in [start, end], each once.
+
+    ``fetch(low, high, cursor)`` asks for one page of the records updated in [low, high] (the
+    query may be wider, as the contacts' day-granular one is: records outside are dropped here).
+    ``window_records`` is how many records one window may hold before it is split, and
+    ``min_window_seconds`` the shortest window worth a split (the contacts' query reads 25 hours
+    beyond each bound, so their windows stay long). Windows are read by ``pool``.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[int, int, Optional[str]], SearchPage],
+        start: int,
+        end: int,
+        pool: concurrent.futures.Executor,
+        window_records: int = 6_000,
+        min_window_seconds: int = 0,
+    ) -> None:
+        self._fetch, self._start, self._end, self._pool = fetch, start, end, pool
+        self._window_records, self._min_window = window_records, max(1, min_window_seconds)
+        self.requests = self.windows = 0
+
+    def records(self) -> Iterator[List[Mapping[str, Any]]]:
+        done: "queue.Queue[Any]" = queue.Queue()
+        running = [0]
+
+        def submit(low: int, high: int, split_above: int) -> None:
+            running[0] += 1
+            self._pool.submit(self._read_window, low, high, split_above, submit, done)
+
+        submit(self._start, self._end, self._window_records)
+        while running[0]:
+            item = done.get()
+            if item is _WINDOW_DONE:
+                running[0] -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            elif item:
+                yield item
+
+    def _read_window(self, low: int, high: int, split_above: int, submit: Callable[[int, int, int], None], done: "queue.Queue[Any]") -> None:
+        try:
+            page = self._page(low, high, None)
+            windows = self._split(low, high, page.total_count, split_above)
+            if windows:
+                for window_low, window_high in windows:
+                    submit(window_low, window_high, 2 * self._window_records)
+                return
+            self.windows += 1
+            while True:
+                done.put([record for record in page.records if low <= (record.get("updated_at") or 0) <= high])
+                if not page.next_cursor:
+                    return
+                page = self._page(low, high, page.next_cursor)
+        except BaseException as error:  # noqa: BLE001 - raised again by the reading thread
+            done.put(error)
+        finally:
+            done.put(_WINDOW_DONE)
+
+    def _page(self, low: int, high: int, cursor: Optional[str]) -> SearchPage:
+        self.requests += 1
+        return self._fetch(low, high, cursor)
+
+    def _split(self, low: int, high: int, total: int, split_above: int) -> List[Tuple[int, int]]:
+        """Equal spans of time, as many as the records call for and the shortest window allows."""
+        parts = min(math.ceil(total / self._window_records), (high - low + 1) // self._min_window)
+        if total <= split_above or parts < 2:
+            return []
+        bounds = [low + (high - low + 1) * i // parts for i in range(parts)] + [high + 1]
+        return [(bounds[i], bounds[i + 1] - 1) for i in range(parts)]
+
+
+_WINDOW_DONE = object()
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared readings
+# ---------------------------------------------------------------------------------------------
+#
+# Several streams take their records from the same Intercom data: companies and company_segments
+# from the companies scroll, contacts and contact_tags/contact_companies from the contacts search,
+# conversations and conversation_parts from the conversations search, tickets and ticket_parts
+# from the tickets search. When a sync holds several of them, one reading serves them all: the
+# data is requested once. A reading runs in threads of its own, from the first stream's arrival to
+# its end, whatever order the CDK starts the streams in, and never waits for a stream that is busy
+# (each stream has a SpillQueue). A stream whose range starts before the shared reading's (its
+# state is older) reads on its own.
+
+
 class SpillQueue:
     """A first-in first-out queue of JSON records between one reading thread and one reader, held
     in memory up to ``memory_records`` and in a temporary file beyond: a reader that starts late or
@@ -753,61 +874,140 @@ class SpillQueue:
         return batch
 
 
-def _company_partition(company: Mapping[str, Any]) -> Dict[str, Any]:
-    return {"id": company.get("id"), "updated_at": company.get("updated_at")}
+Projection = Callable[[Mapping[str, Any]], Iterable[Any]]
 
 
-class SharedScrollReading:
-    """One reading of the companies scroll for every stream of a sync that needs it: the
-    companies stream takes whole companies (role ``records``), company_segments their id and
-    updated_at (role ``partitions``). It reads in a thread of its own, from the first reader's
-    arrival to the end, whatever order the CDK starts the two streams in, and the scroll never
-    waits (and expires) for a reader that is busy: each reader has a ``SpillQueue``."""
+def _whole(record: Mapping[str, Any]) -> Iterable[Any]:
+    return (record,)
 
-    PROJECTIONS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {"records": dict, "partitions": _company_partition}
 
-    def __init__(self, read: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: Iterable[str]) -> None:
-        self._read = read
+def _id_and_updated_at(record: Mapping[str, Any]) -> Iterable[Any]:
+    return ({"id": record.get("id"), "updated_at": record.get("updated_at")},)
+
+
+def _without(key: str) -> Projection:
+    return lambda record: ({k: v for k, v in record.items() if k != key},)
+
+
+def _list_rows(list_name: str, owner: str) -> Projection:
+    """One row per item of a record's embedded list: the owner's id and updated_at, the item's id."""
+
+    def rows(record: Mapping[str, Any]) -> Iterable[Any]:
+        owner_id, owner_updated_at = record.get("id"), record.get("updated_at")
+        return (
+            {f"{owner}_id": owner_id, "id": item.get("id"), f"{owner}_updated_at": owner_updated_at}
+            for item in (record.get(list_name) or {}).get("data") or []
+        )
+
+    return rows
+
+
+def _ticket_parts(ticket: Mapping[str, Any]) -> Iterable[Any]:
+    listing = ticket.get("ticket_parts") or {}
+    parent = {"ticket_id": ticket.get("id"), "ticket_created_at": ticket.get("created_at"), "ticket_updated_at": ticket.get("updated_at")}
+    return ({**part, **parent} for part in listing.get("ticket_parts") or [])
+
+
+# What each stream of a reading takes from its records, by reading and role (the manifest names
+# the reading and the role of each stream, and which stream plays which role).
+ROLES: Dict[str, Dict[str, Projection]] = {
+    "companies": {"records": _whole, "partitions": _id_and_updated_at},
+    "contacts": {"records": _whole, "tags": _list_rows("tags", "contact"), "companies": _list_rows("companies", "contact")},
+    "conversations": {"records": _whole, "partitions": _id_and_updated_at},
+    "tickets": {"records": _without("ticket_parts"), "parts": _ticket_parts},
+}
+
+
+class SharedReading:
+    """One reading, in a thread of its own, for the roles (streams) that take records from it."""
+
+    def __init__(self, reading: str, produce: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: Iterable[str], start: Optional[int]) -> None:
+        self.reading, self.start = reading, start
+        self._produce = produce
         self._queues = {role: SpillQueue() for role in roles}
+        self._taken: set = set()
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
 
-    def companies(self, role: str) -> Iterator[List[Any]]:
+    def serves(self, role: str, start: Optional[int]) -> bool:
+        """Whether the role can take its records from this reading: it is one of its roles, has not
+        taken them yet, and its range starts no earlier than the reading's."""
         with self._lock:
+            covered = self.start is None or (start is not None and start >= self.start)
+            return role in self._queues and role not in self._taken and covered
+
+    def release(self, role: str) -> None:
+        """The role reads elsewhere: what this reading would have kept for it is dropped."""
+        with self._lock:
+            queue_ = self._queues.pop(role, None)
+        if queue_ is not None:
+            queue_.finish()
+
+    def records(self, role: str) -> Iterator[List[Any]]:
+        with self._lock:
+            self._taken.add(role)
+            queue_ = self._queues[role]
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="companies-scroll", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=f"{self.reading}-reading", daemon=True)
                 self._thread.start()
-        waiting_for = "the companies scroll" if len(self._queues) == 1 else "the companies scroll, which another stream of this sync reads"
-        yield from self._queues[role].batches(waiting_for)
+        others = "" if len(self._queues) == 1 else ", which other streams of this sync read too"
+        yield from queue_.batches(f"the {self.reading} reading{others}")
 
     def _run(self) -> None:
+        projections = ROLES[self.reading]
         try:
-            for companies in self._read():
-                for role, queue in self._queues.items():
-                    queue.put(map(self.PROJECTIONS[role], companies))
+            for records in self._produce():
+                with self._lock:
+                    queues = list(self._queues.items())
+                for role, queue_ in queues:
+                    queue_.put(item for record in records for item in projections[role](record))
         except Exception as error:  # noqa: BLE001 - handed to every reader, which raises it
-            for queue in self._queues.values():
-                queue.finish(error)
+            self._finish(error)
             return
-        for queue in self._queues.values():
-            queue.finish()
+        self._finish(None)
+
+    def _finish(self, error: Optional[BaseException]) -> None:
+        with self._lock:
+            queues = list(self._queues.values())
+        for queue_ in queues:
+            queue_.finish(error)
 
 
-class _SharedScrollReadings:
-    """The shared reading of each workspace (API host and token) in this process."""
+class _SharedReadings:
+    """The readings of this process, one per workspace (API host and token) and reading."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._readings: Dict[str, SharedScrollReading] = {}
+        self._readings: Dict[Tuple[str, str], SharedReading] = {}
 
-    def of(self, workspace: str, read: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: FrozenSet[str]) -> SharedScrollReading:
+    def reading_for(
+        self, workspace: str, reading: str, role: str, roles_in_sync: FrozenSet[str], start: Optional[int],
+        produce: Callable[[], Iterator[List[Mapping[str, Any]]]],
+    ) -> SharedReading:
         with self._lock:
-            if workspace not in self._readings:
-                self._readings[workspace] = SharedScrollReading(read, roles)
-            return self._readings[workspace]
+            shared = self._readings.get((workspace, reading))
+            if shared is not None and shared.serves(role, start):
+                return shared
+            if shared is not None:
+                shared.release(role)
+            elif role in roles_in_sync and len(roles_in_sync) > 1:
+                shared = self._readings[(workspace, reading)] = SharedReading(reading, produce, roles_in_sync, start)
+                return shared
+        return SharedReading(reading, produce, {role}, start)  # a reading of its own
 
 
-_SHARED_SCROLL_READINGS = _SharedScrollReadings()
+_SHARED_READINGS = _SharedReadings()
+_POOLS: Dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def reading_pool(workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    """The threads that read search windows, hydrate lists and fetch pages for the readings of
+    this process (as many as the config's num_workers; the CDK's own workers come on top)."""
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reading")
+        return _POOLS[workers]
 
 
 @functools.lru_cache(maxsize=1)
@@ -826,17 +1026,23 @@ def streams_of_this_sync() -> FrozenSet[str]:
         return frozenset()
 
 
-@dataclass
-class CompaniesScrollRetriever(Retriever):
-    """Retriever of ``GET /companies/scroll`` built on the manifest's requester and record selector.
+def _slice_bounds(stream_slice: StreamSlice) -> Tuple[Optional[int], Optional[int]]:
+    bounds = stream_slice.cursor_slice or {}
+    low, high = bounds.get("start_time"), bounds.get("end_time")
+    return (int(low) if low is not None else None, int(high) if high is not None else None)
 
-    Every company is read once by ``CompaniesScrollReader`` and passed through the record selector
-    (the manifest's filter by the cursor's slice). Role ``records`` is the companies stream; role
-    ``partitions`` (``$parameters.scroll_role``) the companies read by company_segments for its
-    partitions (id and updated_at). When the sync holds both streams (``$parameters.name`` and
-    ``$parameters.partitions_stream``), one ``SharedScrollReading`` serves both: the scroll is read
-    once. Each reading runs in a thread of its own, so the scroll never waits while companies or
-    company partitions queue up behind it.
+
+@dataclass
+class SharedReadingRetriever(Retriever):
+    """A stream that takes its records from a shared reading (see the section comment above).
+
+    ``$parameters``: ``reading`` (companies, contacts, conversations, tickets), ``role`` (what the
+    stream takes: records, partitions, tags, companies, parts) and ``reading_streams`` (which stream
+    of the manifest plays which role, to know which of them the sync holds). The records go through
+    the stream's record selector with the stream's own slice (its filter by the cursor). The
+    ``requester`` sends the reading's requests (the scroll, the search); ``detail_requester``
+    (``api_path: "{path}"``) the requests for one record's details (a contact's lists beyond the
+    10 that Intercom embeds, a ticket's parts beyond those the search embeds).
     """
 
     requester: Requester
@@ -844,28 +1050,57 @@ class CompaniesScrollRetriever(Retriever):
     config: Config
     parameters: InitVar[Mapping[str, Any]]
     name: str = ""
+    detail_requester: Optional[Requester] = None
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._role = parameters.get("scroll_role", "records")
-        self._streams = {"records": parameters.get("name"), "partitions": parameters.get("partitions_stream")}
+        self._reading = parameters["reading"]
+        self._role = parameters.get("role", "records")
+        self._streams: Mapping[str, str] = parameters.get("reading_streams") or {self._role: parameters.get("name")}
+        self._parameters = parameters
 
     def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
         stream_slice = stream_slice or StreamSlice(partition={}, cursor_slice={})
-        for companies in self._reading().companies(self._role):
-            yield from self.record_selector.filter_and_transform(companies, {}, records_schema, stream_slice)
-
-    def _reading(self) -> SharedScrollReading:
+        start, end = _slice_bounds(stream_slice)
         synced = streams_of_this_sync()
-        roles = frozenset(role for role, stream in self._streams.items() if stream in synced)
-        if self._role not in roles:  # the catalog is unknown: no other stream to share with
-            return SharedScrollReading(self._read, {self._role})
-        workspace = self.requester.get_url(stream_state=None, stream_slice=None, next_page_token=None) + str(self.config.get("access_token"))
-        return _SHARED_SCROLL_READINGS.of(hashlib.sha256(workspace.encode()).hexdigest(), self._read, roles)
+        roles_in_sync = frozenset(role for role, stream in self._streams.items() if stream in synced)
+        workspace = hashlib.sha256((self.requester.get_url() + str(self.config.get("access_token"))).encode()).hexdigest()
+        shared = _SHARED_READINGS.reading_for(
+            workspace, self._reading, self._role, roles_in_sync, start if self._reading != "companies" else None,
+            lambda: self._produce(start, end),
+        )
+        for records in shared.records(self._role):
+            yield from self.record_selector.filter_and_transform(records, {}, records_schema, stream_slice)
 
-    def _read(self) -> Iterator[List[Mapping[str, Any]]]:
-        return CompaniesScrollReader(self._fetch, idle_expiry_seconds=scroll_idle_expiry_seconds()).companies()
+    # ---- what a reading reads
+    def _produce(self, start: Optional[int], end: Optional[int]) -> Iterator[List[Mapping[str, Any]]]:
+        if self._reading == "companies":
+            return CompaniesScrollReader(self._scroll_page, idle_expiry_seconds=scroll_idle_expiry_seconds()).companies()
+        reader = SearchReader(
+            self._search_page, int(start or 0), int(end if end is not None else time.time()), self._pool(),
+            window_records=int(self._parameters.get("window_records", 6_000)),
+            min_window_seconds=int(self._parameters.get("min_window_days", 0)) * 86_400,
+        )
+        if self._reading == "contacts":
+            return self._with_details(reader.records(), _has_cut_list, self._complete_contact_lists)
+        if self._reading == "tickets":
+            return self._with_details(reader.records(), _has_cut_parts, self._complete_ticket_parts)
+        return reader.records()
 
-    def _fetch(self, scroll_param: Optional[str]) -> ScrollAnswer:
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        return reading_pool(int(self.config.get("num_workers") or DEFAULT_WORKERS))
+
+    def _with_details(
+        self, pages: Iterator[List[Mapping[str, Any]]], incomplete: Callable[[Mapping[str, Any]], bool], complete: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    ) -> Iterator[List[Mapping[str, Any]]]:
+        """Each page of records, the incomplete ones completed (by ``complete``, in the pool) before
+        the page goes on; complete records cost nothing."""
+        pool = self._pool()
+        for records in pages:
+            pending = {index: pool.submit(complete, record) for index, record in enumerate(records) if incomplete(record)}
+            yield [pending[index].result() if index in pending else record for index, record in enumerate(records)]
+
+    # ---- the scroll
+    def _scroll_page(self, scroll_param: Optional[str]) -> ScrollAnswer:
         lost_before = answers_maybe_lost_in_this_thread()
         try:
             response = self.requester.send_request(
@@ -893,14 +1128,104 @@ class CompaniesScrollRetriever(Retriever):
             return ScrollAnswer("no_companies" if empty else "expired", maybe_skipped=maybe_skipped, detail=detail)
         return ScrollAnswer("failed", maybe_skipped=maybe_skipped, detail=detail)
 
+    # ---- the searches
+    def _search_page(self, low: int, high: int, cursor: Optional[str]) -> SearchPage:
+        pagination: Dict[str, Any] = {"per_page": SEARCH_PAGE_SIZE}
+        if cursor:
+            pagination["starting_after"] = cursor
+        response = self.requester.send_request(
+            stream_slice=StreamSlice(partition={}, cursor_slice={"start_time": str(low), "end_time": str(high)}),
+            request_body_json={"pagination": pagination},
+        )
+        if response is not None and response.status_code in (401, 403):  # the stream skips without the permission
+            return SearchPage([], 0, None)
+        body = _json_body(response)
+        records = list(body.get(self._parameters["records_path"]) or [])
+        next_page = (body.get("pages") or {}).get("next") or {}
+        return SearchPage(records, int(body.get("total_count") or 0), next_page.get("starting_after") if isinstance(next_page, Mapping) else None)
 
-def scroll_idle_expiry_seconds() -> float:
-    """How long Intercom keeps an unused scroll open (about a minute). Tests against a local
-    emulator shorten it with the environment variable SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS."""
-    try:
-        return max(1.0, float(os.environ.get("SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS", "60")))
-    except ValueError:
-        return 60.0
+    # ---- details: a contact's lists, a ticket's parts
+    def _get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Optional[Mapping[str, Any]]:
+        """The JSON of ``GET path``; None when Intercom answered 404 (the record was deleted after
+        the search listed it) or a permission error that the stream's error handler let through."""
+        assert self.detail_requester is not None, f"stream '{self.name}' has no detail_requester in the manifest"
+        response = self.detail_requester.send_request(stream_slice=StreamSlice(partition={"path": path}, cursor_slice={}), request_params=dict(params or {}))
+        return _json_body(response) if response is not None and response.status_code == 200 else None
+
+    def _complete_contact_lists(self, contact: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The contact with every list Intercom cut at 10 items (``has_more``) read whole from its
+        own endpoint, in the embedded lists' shape."""
+        completed = dict(contact)
+        for name, embedded in contact.items():
+            if not (isinstance(embedded, Mapping) and embedded.get("has_more")):
+                continue
+            if name not in CONTACT_LISTS:
+                LOGGER.warning(
+                    f"Contact {contact.get('id')}: Intercom cut its list '{name}' at {len(embedded.get('data') or [])} of "
+                    f"{embedded.get('total_count')} items, and the connector does not know that list's endpoint; it is emitted as Intercom sent it."
+                )
+                continue
+            items = self._all_pages(embedded.get("url") or f"/contacts/{contact.get('id')}/{name}")
+            if items is None:
+                LOGGER.info(f"Contact {contact.get('id')} was deleted after the search listed it: its lists stay as the search returned them.")
+                return completed
+            kind, path = CONTACT_LISTS[name]
+            data = [{"type": item.get("type", kind), "id": item.get("id"), "url": f"/{path}/{item.get('id')}"} for item in items]
+            completed[name] = {**embedded, "data": data, "total_count": len(data), "has_more": False}
+        return completed
+
+    def _all_pages(self, path: str) -> Optional[List[Mapping[str, Any]]]:
+        """Every item of a list endpoint, following its page numbers (or a single page); None if
+        the list is gone (404)."""
+        items: List[Mapping[str, Any]] = []
+        page = 1
+        while True:
+            body = self._get(path, {"page": page} if page > 1 else None)
+            if body is None:
+                return None
+            key = next((k for k in ("data", "companies", "notes", "tags") if isinstance(body.get(k), list)), "data")
+            items.extend(body.get(key) or [])
+            pages = body.get("pages") or {}
+            if not isinstance(pages, Mapping) or not pages.get("next") or page >= int(pages.get("total_pages") or page):
+                return items
+            page += 1
+
+    def _complete_ticket_parts(self, ticket: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The ticket with all the parts Intercom returns: the search embeds the most recent few,
+        ``GET /tickets/{id}`` up to 500; a warning names a ticket with more."""
+        listing = ticket.get("ticket_parts") or {}
+        parts, total = listing.get("ticket_parts") or [], listing.get("total_count")
+        full = self._get(f"/tickets/{ticket.get('id')}")
+        if full is None:
+            LOGGER.warning(
+                f"Ticket {ticket.get('id')}: GET /tickets/{ticket.get('id')} gave no answer to read (deleted meanwhile, or not "
+                f"allowed for this token): only its {len(parts)} most recent parts (of {total}) that the search embeds are emitted."
+            )
+            return ticket
+        parts = (full.get("ticket_parts") or {}).get("ticket_parts") or parts
+        if total > len(parts):
+            LOGGER.warning(
+                f"Ticket {ticket.get('id')} has {total} parts but Intercom returns only the {len(parts)} most recent; "
+                f"the {total - len(parts)} oldest parts cannot be replicated through the API."
+            )
+        return {**ticket, "ticket_parts": {**listing, "ticket_parts": parts}}
+
+
+def _has_cut_list(contact: Mapping[str, Any]) -> bool:
+    return any(isinstance(value, Mapping) and value.get("has_more") for value in contact.values())
+
+
+def _has_cut_parts(ticket: Mapping[str, Any]) -> bool:
+    listing = ticket.get("ticket_parts") or {}
+    total = listing.get("total_count")
+    return isinstance(total, int) and total > len(listing.get("ticket_parts") or [])
+
+
+DEFAULT_WORKERS = 40
+SEARCH_PAGE_SIZE = 150
+# Contact lists Intercom embeds at most 10 items of, with the endpoint that has them all:
+# list name -> (item type, path of an item's url).
+CONTACT_LISTS: Dict[str, Tuple[str, str]] = {"tags": ("tag", "tags"), "companies": ("company", "companies"), "notes": ("note", "notes")}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -105,12 +105,24 @@ def property_of(json_type: str, description: str) -> Schema:
 
 @dataclass(frozen=True)
 class Stream:
-    component: str  # components/schemas/<component> in the OpenAPI description
+    component: str  # components/schemas/<component> in the OpenAPI description ("" for rows the connector builds)
     primary_key: tuple[str, ...]
     description: str
     added: dict[str, Schema] = field(default_factory=dict)  # properties the connector adds
     dropped: tuple[str, ...] = ()  # properties the stream's endpoint does not return
     api_version: str = BASE_VERSION  # the OpenAPI description the component is read from
+
+
+def contact_list_row(item: str, stream: str) -> dict[str, Schema]:
+    """The columns of a row of a contact's list: the contact, the item, the contact's updated_at."""
+    return {
+        "contact_id": property_of("string", "The id of the contact."),
+        "id": property_of("string", f"The id of the {item} (its record is in the {stream} stream)."),
+        "contact_updated_at": property_of(
+            "integer", "The time the contact was last updated, in seconds since the Unix epoch: the rows of a contact's "
+            "current list are those with its latest contact_updated_at."
+        ),
+    }
 
 
 CONVERSATION_PARENT_FIELDS: dict[str, Schema] = {
@@ -196,7 +208,26 @@ STREAMS: dict[str, Stream] = {
         added=TICKET_PARENT_FIELDS,
     ),
     "ticket_types": Stream("ticket_type", ("id",), "Ticket type with its attributes (GET /ticket_types)."),
-    "tickets": Stream("ticket", ("id",), "Ticket (POST /tickets/search)."),
+    "tickets": Stream(
+        "ticket",
+        ("id",),
+        "Ticket (POST /tickets/search), without its parts (they are the ticket_parts stream).",
+        dropped=("ticket_parts",),
+    ),
+    "contact_tags": Stream(
+        "",
+        ("contact_id", "id"),
+        "A tag of a contact: one row per tag in the contact's whole tags list (POST /contacts/search, "
+        "GET /contacts/{id}/tags beyond the 10 tags Intercom embeds).",
+        added=contact_list_row("tag", "tags"),
+    ),
+    "contact_companies": Stream(
+        "",
+        ("contact_id", "id"),
+        "A company of a contact: one row per company in the contact's whole companies list (POST "
+        "/contacts/search, GET /contacts/{id}/companies beyond the 10 companies Intercom embeds).",
+        added=contact_list_row("company", "companies"),
+    ),
 }
 
 # Descriptions of top-level properties that the OpenAPI description leaves without one,
@@ -434,7 +465,7 @@ def finalize(schema: Schema, non_null: bool = False) -> Schema:
 
 
 def build_stream_schema(converter: Converter, stream: Stream) -> Schema:
-    record = converter.component(stream.component)
+    record = converter.component(stream.component) if stream.component else {}
     properties: dict[str, Schema] = dict(record.get("properties", {}))
     for name in stream.dropped:
         properties.pop(name, None)

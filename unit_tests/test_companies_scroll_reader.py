@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from source_intercom.components import CompaniesScrollReader, ScrollAnswer, ScrollCoverage, ScrollGaveUp, SharedScrollReading, SpillQueue
+from source_intercom.components import CompaniesScrollReader, ScrollAnswer, ScrollCoverage, ScrollGaveUp, SharedReading, SpillQueue
 
 # Faults a request attempt can meet:
 #   lost    Intercom serves the page (the scroll moves on) but the answer is lost (5xx from a gateway,
@@ -245,8 +245,8 @@ def test_a_failed_reading_fails_every_reader_with_its_error() -> None:
         yield [{"id": "a", "updated_at": 1, "name": "A"}]
         raise ScrollGaveUp(message="the scroll failed")
 
-    reading = SharedScrollReading(failing, ["records", "partitions"])
-    records, partitions = reading.companies("records"), reading.companies("partitions")
+    reading = SharedReading("companies", failing, ["records", "partitions"], None)
+    records, partitions = reading.records("records"), reading.records("partitions")
     assert next(records) == [{"id": "a", "updated_at": 1, "name": "A"}]
     assert next(partitions) == [{"id": "a", "updated_at": 1}]  # only what partitions need
     for stream in (records, partitions):

@@ -152,6 +152,17 @@ def test_companies_scroll_passes_the_scroll_param_and_stops_on_an_empty_page(req
     assert [r.qs.get("scroll_param") for r in requests_mock.request_history] == [None, ["p1"], ["p2"]]
 
 
+def test_company_ids_that_look_like_numbers_stay_strings_in_company_segments(requests_mock: rm.Mocker) -> None:
+    # Intercom's company ids are 24 hex digits; one like 23468792e059446532274827 reads as a float
+    # (too big: inf), and the CDK once turned it into None when it rendered the added company_id.
+    company = "23468792e059446532274827"
+    pages = iter([{"type": "list", "data": [{"id": company, "updated_at": START_TS + 1}], "scroll_param": "p"}, {"type": "list", "data": [], "scroll_param": "p"}])
+    requests_mock.get("https://api.intercom.io/companies/scroll", json=lambda request, context: next(pages))
+    requests_mock.get(f"https://api.intercom.io/companies/{company}/segments", json={"type": "list", "data": [{"id": "s1"}]})
+    output = sync(CONFIG, "company_segments")
+    assert [(r.record.data["company_id"], r.record.data["id"]) for r in output.records] == [(company, "s1")]
+
+
 def test_activity_logs_follow_the_next_link_as_given(requests_mock: rm.Mocker) -> None:
     start = int(time.time()) - 10 * 86400  # one 91-day window
     base = "https://api.intercom.io/admins/activity_logs"
@@ -225,27 +236,29 @@ def test_manifest_schemas_equal_the_schema_files() -> None:
     assert json.dumps(schemas.load_schema_files())  # all JSON
 
 
-def test_companies_and_company_segments_share_one_reading_of_the_scroll() -> None:
-    # company_segments takes its companies from the companies stream's reading when both are
-    # synced: each side names the other, and nothing keeps them from running at once.
+def test_each_stream_of_a_shared_reading_names_its_role_and_the_streams_of_the_others() -> None:
+    # A stream takes its records from a shared reading: its role must be one the reading has, the
+    # reading's streams must name it in that role, and the parent read for a substream's
+    # partitions must be the reading's partitions role (only id and updated_at).
+    from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
+
+    from source_intercom.components import ROLES
     from source_intercom.source import load_manifest
 
-    manifest = load_manifest()
-    streams = manifest["definitions"]["streams"]
-    parent = streams["company_segments"]["retriever"]["partition_router"]["parent_stream_configs"][0]
-    assert parent["$parameters"] == {"scroll_role": "partitions"}
-    assert streams["companies"]["$parameters"]["partitions_stream"] == "company_segments"
+    manifest = ManifestReferenceResolver().preprocess_manifest(load_manifest())
+    readers = {}
+    for name, stream in manifest["definitions"]["streams"].items():
+        parameters = stream.get("$parameters", {})
+        if "reading" in parameters:
+            readers[name] = parameters
+            assert parameters["reading_streams"][parameters["role"]] == name, name
+            assert set(parameters["reading_streams"]) == set(ROLES[parameters["reading"]]), name
+        for parent in stream.get("retriever", {}).get("partition_router", {}).get("parent_stream_configs", []):
+            parent_parameters = parent["stream"]["$parameters"]
+            assert parent_parameters["role"] == "partitions", name
+            assert parent_parameters["reading_streams"]["partitions"] == name, name
+    assert sorted(readers) == sorted(["companies", "contacts", "contact_tags", "contact_companies", "conversations", "tickets", "ticket_parts"])
     assert "stream_groups" not in manifest
-
-
-def test_the_conversations_read_for_parts_keep_the_key_and_the_cursor() -> None:
-    # conversation_parts routes on the parent's id and tracks its updated_at: both must survive
-    # the slimming of the parent records.
-    from source_intercom.source import load_manifest
-
-    stream = load_manifest()["definitions"]["streams"]["conversation_parts"]
-    parent = stream["retriever"]["partition_router"]["parent_stream_configs"][0]
-    assert {parent["parent_key"], "updated_at"} <= set(parent["$parameters"]["record_fields"])
 
 
 def test_every_partitioned_stream_keeps_one_global_cursor() -> None:
