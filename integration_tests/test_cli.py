@@ -9,6 +9,7 @@ from typing import Any, Dict
 import pytest
 
 from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, run_cli
+from integration_tests.request_budget import fewest_requests
 from intercom_emulator import Workspace, running_emulator
 from source_intercom.stream_facts import stream_facts
 
@@ -21,13 +22,14 @@ def test_spec_lists_every_config_field_with_secrets_marked() -> None:
     spec = run.of_type("SPEC")[0]["spec"]
     properties = spec["connectionSpecification"]["properties"]
     assert set(properties) == {
-        "access_token", "start_date", "region", "base_url", "lookback_window", "activity_logs_time_step",
-        "num_workers", "client_id", "client_secret",
+        "access_token", "start_date", "region", "base_url", "lookback_window", "num_workers", "max_requests_per_minute",
+        "client_id", "client_secret",
     }
     assert {name for name, p in properties.items() if p.get("airbyte_secret")} == {"access_token", "client_id", "client_secret"}
     assert properties["region"]["enum"] == ["us", "eu", "au"] and properties["region"]["default"] == "us"
-    assert (properties["num_workers"]["maximum"], properties["num_workers"]["default"]) == (40, 10)
-    assert (properties["activity_logs_time_step"]["minimum"], properties["activity_logs_time_step"]["maximum"]) == (1, 91)
+    assert (properties["num_workers"]["maximum"], properties["num_workers"]["default"]) == (40, 40)
+    assert (properties["max_requests_per_minute"]["minimum"], properties["max_requests_per_minute"]["maximum"]) == (100, 10000)
+    assert "default" not in properties["max_requests_per_minute"]  # none: as many as Intercom's headers allow
     oauth = spec["advanced_auth"]["oauth_config_specification"]["oauth_connector_input_specification"]
     assert oauth["consent_url"].startswith("https://app.intercom.com/oauth?")
     assert oauth["access_token_url"].startswith("https://api.intercom.io/auth/eagle/token?")
@@ -87,7 +89,7 @@ def test_check_fails_when_the_host_is_unreachable() -> None:
         ({"base_url": "http://intercom-proxy.example.com"}, "base_url"),
         ({"num_workers": 0}, "num_workers"),
         ({"num_workers": "ten"}, "num_workers"),
-        ({"activity_logs_time_step": 92}, "activity_logs_time_step"),
+        ({"max_requests_per_minute": 50}, "max_requests_per_minute"),
         ({"lookback_window": -1}, "lookback_window"),
     ],
 )
@@ -154,10 +156,15 @@ def test_discover_offers_every_stream_with_its_key_and_cursor(emulator: Any) -> 
     assert emulator.requests == []
 
 
-def test_full_sync_returns_exactly_the_workspace(emulator: Any, workspace: Workspace) -> None:
+def test_full_sync_returns_exactly_the_workspace_with_few_requests_more_than_the_fewest(emulator: Any, workspace: Workspace) -> None:
     config = config_for(emulator)
-    run = run_cli("read", config, catalog_for(discovered_streams(config)))
+    catalog = catalog_for(discovered_streams(config))
+    emulator.reset_stats()
+    run = run_cli("read", config, catalog)
     assert run.returncode == 0, run.errors
+    emulator.wait_idle()
+    fewest = fewest_requests(workspace, emulator, START_TS, ALL_STREAMS)
+    assert len(emulator.requests) <= 1.03 * sum(fewest.values()), (len(emulator.requests), fewest)
     for stream in ALL_STREAMS:
         keys = run.keys(stream)
         assert len(keys) == len(set(keys)), f"{stream}: duplicates"

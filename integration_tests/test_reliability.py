@@ -6,22 +6,23 @@ import json
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from typing import Any, Dict, Iterator
 
 import pytest
 
 from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, file_args, run_cli
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
+from source_intercom.stream_facts import stream_facts
 
-INCREMENTAL = ["companies", "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets"]
-FULL_REFRESH = ["admins", "teams", "tags", "segments", "company_attributes", "contact_attributes"]
+ALL_STREAMS = list(stream_facts())
 COMPACT = WorkspaceSizes(
     admins=3, teams=2, tags=5, segments=4, companies=60, company_segments_per_company=2, contacts=300,
     conversations=40, parts_per_conversation=5, activity_logs=120, tickets=30, conversations_over_part_cap=0,
 )
 
 
-def assert_complete(run: Any, workspace: Workspace, streams: Any = INCREMENTAL + FULL_REFRESH) -> None:
+def assert_complete(run: Any, workspace: Workspace, streams: Any = ALL_STREAMS) -> None:
     assert run.returncode == 0, [e["message"] for e in run.errors]
     for stream in streams:
         assert run.key_set(stream) == workspace.expected_ids(stream, START_TS), stream
@@ -45,6 +46,21 @@ def test_a_sync_under_a_tight_rate_limit_is_paced_and_complete(compact_workspace
     print(f"\n429s drawn under 100 calls/10 s: {stats['rate_limited']} of {stats['total']} requests")
     # Paced from X-RateLimit-Remaining/Reset: only requests already in flight when a window runs out are refused.
     assert stats["rate_limited"] <= 0.05 * stats["total"]
+
+
+def test_a_fair_share_cap_is_never_exceeded_in_any_10_second_window(compact_workspace: Workspace) -> None:
+    """max_requests_per_minute 300: at most 50 requests in each of Intercom's 10-second windows,
+    though the app's limit would allow 1,666 (the connector takes only its share)."""
+    with running_emulator(compact_workspace, token="tok-fair", rate_limit_per_10s=1666) as server:
+        config = config_for(server, max_requests_per_minute=300)
+        catalog = catalog_for(discovered_streams(config))
+        server.reset_stats()
+        run = run_cli("read", config, catalog)
+        server.wait_idle()
+        windows = Counter(int(request.started // 10) for request in server.requests)
+    assert_complete(run, compact_workspace)
+    assert sum(windows.values()) > 100, "too few requests to span several windows"
+    assert max(windows.values()) <= 50, sorted(windows.items())
 
 
 def test_after_a_429_the_retry_waits_for_the_window_to_reset(compact_workspace: Workspace) -> None:

@@ -10,6 +10,7 @@ library and ``airbyte_cdk``.
 # sys.modules, and string annotations then break @dataclass (tested in test_manifest_only.py).
 import calendar
 import collections
+import datetime
 import concurrent.futures
 import functools
 import hashlib
@@ -39,6 +40,7 @@ from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigr
 from airbyte_cdk.sources.declarative.requesters.requester import Requester
 from airbyte_cdk.sources.declarative.retrievers.retriever import Retriever
 from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
+from airbyte_cdk.sources.streams.call_rate import FixedWindowCallRatePolicy
 from airbyte_cdk.sources.streams.core import StreamData
 from airbyte_cdk.sources.types import Config, StreamSlice
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -269,14 +271,20 @@ class IntercomBackoffStrategy(BackoffStrategy):
 
     Each decision also records why the request is retried (``RetryCause``), for the log line and
     for the companies scroll, which must know whether an answer may have been lost.
+
+    Built with every requester, it also applies the config's fair-share cap to the source's call
+    budget (``cap_request_rate``): the CDK hands the budget to custom components.
     """
 
     parameters: InitVar[Mapping[str, Any]]
     base_seconds: float = 0.5
     max_seconds: float = 60.0
+    config: Optional[Mapping[str, Any]] = None
+    api_budget: Optional[Any] = None
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._random = random.Random()
+        cap_request_rate(self.api_budget, (self.config or {}).get("max_requests_per_minute"))
 
     def backoff_time(
         self, response_or_exception: Optional[Union[requests.Response, requests.RequestException]], attempt_count: int
@@ -291,6 +299,22 @@ class IntercomBackoffStrategy(BackoffStrategy):
                 return min(self.max_seconds, max(0.5, until_reset) + self._random.uniform(0.0, 0.5))
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempt_count - 1))
         return self._random.uniform(ceiling / 2, ceiling)
+
+
+RATE_LIMIT_WINDOW = datetime.timedelta(seconds=10)
+
+
+def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
+    """Lowers the budget's calls per 10-second window (Intercom's window, which the budget follows
+    from the X-RateLimit-Reset header) to ``per_minute`` / 6: a fair-share cap that the headers can
+    only lower further. Idempotent; nothing to do without a cap."""
+    if not per_minute or api_budget is None or getattr(api_budget, "intercom_cap_per_minute", None) == per_minute:
+        return
+    per_window = max(1, int(per_minute) * RATE_LIMIT_WINDOW.seconds // 60)
+    for policy in getattr(api_budget, "_policies", []):
+        if isinstance(policy, FixedWindowCallRatePolicy) and policy._offset == RATE_LIMIT_WINDOW:
+            policy._call_limit = min(policy._call_limit, per_window)
+    api_budget.intercom_cap_per_minute = per_minute
 
 
 class RetryLogWording(logging.Filter):
@@ -744,25 +768,33 @@ class SearchReader:
         self._window_records, self._min_window = window_records, max(1, min_window_seconds)
         self.requests = self.windows = 0
 
+    pages_in_memory = 64
+
     def records(self) -> Iterator[List[Mapping[str, Any]]]:
-        done: "queue.Queue[Any]" = queue.Queue()
+        # Pages wait here for the reading to take them; a full queue holds the windows back, so
+        # that memory stays bounded however fast the windows read.
+        done: "queue.Queue[Any]" = queue.Queue(maxsize=self.pages_in_memory)
+        stopped = threading.Event()  # the reading stopped taking pages: windows end too
         running = [0]
 
         def submit(low: int, high: int, split_above: int) -> None:
             running[0] += 1
-            self._pool.submit(self._read_window, low, high, split_above, submit, done)
+            self._pool.submit(self._read_window, low, high, split_above, submit, lambda item: _put_unless(done, item, stopped))
 
         submit(self._start, self._end, self._window_records)
-        while running[0]:
-            item = done.get()
-            if item is _WINDOW_DONE:
-                running[0] -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            elif item:
-                yield item
+        try:
+            while running[0]:
+                item = done.get()
+                if item is _WINDOW_DONE:
+                    running[0] -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                elif item:
+                    yield item
+        finally:
+            stopped.set()
 
-    def _read_window(self, low: int, high: int, split_above: int, submit: Callable[[int, int, int], None], done: "queue.Queue[Any]") -> None:
+    def _read_window(self, low: int, high: int, split_above: int, submit: Callable[[int, int, int], None], put: Callable[[Any], bool]) -> None:
         try:
             page = self._page(low, high, None)
             windows = self._split(low, high, page.total_count, split_above)
@@ -771,15 +803,12 @@ class SearchReader:
                     submit(window_low, window_high, 2 * self._window_records)
                 return
             self.windows += 1
-            while True:
-                done.put([record for record in page.records if low <= (record.get("updated_at") or 0) <= high])
-                if not page.next_cursor:
-                    return
+            while put([record for record in page.records if low <= (record.get("updated_at") or 0) <= high]) and page.next_cursor:
                 page = self._page(low, high, page.next_cursor)
         except BaseException as error:  # noqa: BLE001 - raised again by the reading thread
-            done.put(error)
+            put(error)
         finally:
-            done.put(_WINDOW_DONE)
+            put(_WINDOW_DONE)
 
     def _page(self, low: int, high: int, cursor: Optional[str]) -> SearchPage:
         self.requests += 1
@@ -795,6 +824,37 @@ class SearchReader:
 
 
 _WINDOW_DONE = object()
+
+
+def _put_unless(target: "queue.Queue[Any]", item: Any, stopped: threading.Event) -> bool:
+    """Puts ``item`` once ``target`` has room, unless ``stopped`` is set first (False then)."""
+    while not stopped.is_set():
+        try:
+            target.put(item, timeout=0.5)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+class PagesReader:
+    """Every record of a list paged by page number whose pages stay put while it is read (the
+    admin activity logs of a closed time range): the first page says how many pages there are,
+    and the others are fetched at once by ``pool``. ``fetch(page)`` returns (records, total pages)."""
+
+    def __init__(self, fetch: Callable[[int], Tuple[List[Mapping[str, Any]], int]], pool: concurrent.futures.Executor) -> None:
+        self._fetch, self._pool = fetch, pool
+
+    def records(self) -> Iterator[List[Mapping[str, Any]]]:
+        first, total_pages = self._fetch(1)
+        yield first
+        pending = [self._pool.submit(self._fetch, page) for page in range(2, total_pages + 1)]
+        try:
+            for future in concurrent.futures.as_completed(pending):
+                yield future.result()[0]
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -915,6 +975,7 @@ ROLES: Dict[str, Dict[str, Projection]] = {
     "contacts": {"records": _whole, "tags": _list_rows("tags", "contact"), "companies": _list_rows("companies", "contact")},
     "conversations": {"records": _whole, "partitions": _id_and_updated_at},
     "tickets": {"records": _without("ticket_parts"), "parts": _ticket_parts},
+    "activity_logs": {"records": _whole},
 }
 
 
@@ -997,17 +1058,19 @@ class _SharedReadings:
 
 
 _SHARED_READINGS = _SharedReadings()
-_POOLS: Dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+_POOLS: Dict[Tuple[str, int], concurrent.futures.ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def reading_pool(workers: int) -> concurrent.futures.ThreadPoolExecutor:
-    """The threads that read search windows, hydrate lists and fetch pages for the readings of
-    this process (as many as the config's num_workers; the CDK's own workers come on top)."""
+def reading_pool(kind: str, workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    """The threads of this process's readings, by kind: ``windows`` read search windows and list
+    pages, ``details`` a contact's lists or a ticket's parts (num_workers each; the CDK's own
+    workers come on top). Two pools, because a window may wait for the reading to take its pages
+    while the reading waits for details: they must never wait for the same threads."""
     with _POOLS_LOCK:
-        if workers not in _POOLS:
-            _POOLS[workers] = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reading")
-        return _POOLS[workers]
+        if (kind, workers) not in _POOLS:
+            _POOLS[(kind, workers)] = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"reading-{kind}")
+        return _POOLS[(kind, workers)]
 
 
 @functools.lru_cache(maxsize=1)
@@ -1075,8 +1138,10 @@ class SharedReadingRetriever(Retriever):
     def _produce(self, start: Optional[int], end: Optional[int]) -> Iterator[List[Mapping[str, Any]]]:
         if self._reading == "companies":
             return CompaniesScrollReader(self._scroll_page, idle_expiry_seconds=scroll_idle_expiry_seconds()).companies()
+        if self._reading == "activity_logs":
+            return PagesReader(lambda page: self._numbered_page(start, end, page), self._pool("windows")).records()
         reader = SearchReader(
-            self._search_page, int(start or 0), int(end if end is not None else time.time()), self._pool(),
+            self._search_page, int(start or 0), int(end if end is not None else time.time()), self._pool("windows"),
             window_records=int(self._parameters.get("window_records", 6_000)),
             min_window_seconds=int(self._parameters.get("min_window_days", 0)) * 86_400,
         )
@@ -1086,15 +1151,15 @@ class SharedReadingRetriever(Retriever):
             return self._with_details(reader.records(), _has_cut_parts, self._complete_ticket_parts)
         return reader.records()
 
-    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        return reading_pool(int(self.config.get("num_workers") or DEFAULT_WORKERS))
+    def _pool(self, kind: str) -> concurrent.futures.ThreadPoolExecutor:
+        return reading_pool(kind, int(self.config.get("num_workers") or DEFAULT_WORKERS))
 
     def _with_details(
         self, pages: Iterator[List[Mapping[str, Any]]], incomplete: Callable[[Mapping[str, Any]], bool], complete: Callable[[Mapping[str, Any]], Mapping[str, Any]]
     ) -> Iterator[List[Mapping[str, Any]]]:
         """Each page of records, the incomplete ones completed (by ``complete``, in the pool) before
         the page goes on; complete records cost nothing."""
-        pool = self._pool()
+        pool = self._pool("details")
         for records in pages:
             pending = {index: pool.submit(complete, record) for index, record in enumerate(records) if incomplete(record)}
             yield [pending[index].result() if index in pending else record for index, record in enumerate(records)]
@@ -1143,6 +1208,18 @@ class SharedReadingRetriever(Retriever):
         records = list(body.get(self._parameters["records_path"]) or [])
         next_page = (body.get("pages") or {}).get("next") or {}
         return SearchPage(records, int(body.get("total_count") or 0), next_page.get("starting_after") if isinstance(next_page, Mapping) else None)
+
+    # ---- lists paged by page number
+    def _numbered_page(self, start: Optional[int], end: Optional[int], page: int) -> Tuple[List[Mapping[str, Any]], int]:
+        """One page of the range's list, and how many pages it has."""
+        response = self.requester.send_request(
+            stream_slice=StreamSlice(partition={}, cursor_slice={"start_time": str(start or 0), "end_time": str(end if end is not None else int(time.time()))}),
+            request_params={"page": page} if page > 1 else {},
+        )
+        if response is None or response.status_code != 200:  # a permission the stream may skip
+            return [], 0
+        body = _json_body(response)
+        return list(body.get(self._parameters["records_path"]) or []), int((body.get("pages") or {}).get("total_pages") or 1)
 
     # ---- details: a contact's lists, a ticket's parts
     def _get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Optional[Mapping[str, Any]]:

@@ -163,23 +163,22 @@ def test_company_ids_that_look_like_numbers_stay_strings_in_company_segments(req
     assert [(r.record.data["company_id"], r.record.data["id"]) for r in output.records] == [(company, "s1")]
 
 
-def test_activity_logs_follow_the_next_link_as_given(requests_mock: rm.Mocker) -> None:
-    start = int(time.time()) - 10 * 86400  # one 91-day window
+def test_activity_logs_read_one_range_and_fetch_its_pages_at_once(requests_mock: rm.Mocker) -> None:
+    start = int(time.time()) - 400 * 86400
     base = "https://api.intercom.io/admins/activity_logs"
-    second = f"{base}?created_at_after={start}&page=2"
-    requests_mock.get(
-        base,
-        [
-            {"json": {"type": "activity_log.list", "activity_logs": [{"id": "1", "created_at": start + 1}], "pages": {"next": second}}},
-            {"json": {"type": "activity_log.list", "activity_logs": [{"id": "2", "created_at": start + 2}], "pages": {"next": None}}},
-        ],
-    )
-    config = {**CONFIG, "start_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)), "activity_logs_time_step": 91}
-    output = sync(config, "activity_logs")
-    assert [r.record.data["id"] for r in output.records] == ["1", "2"]
-    first, following = requests_mock.request_history
-    assert first.qs["created_at_after"] == [str(start)] and int(first.qs["created_at_before"][0]) >= start + 10 * 86400 - 5
-    assert following.url == second  # followed as given: the window's parameters are not added again
+
+    def page(request: Any, context: Any) -> Dict[str, Any]:
+        number = int(request.qs.get("page", ["1"])[0])
+        return {"type": "activity_log.list", "activity_logs": [{"id": str(number), "created_at": start + number}],
+                "pages": {"type": "pages", "page": number, "per_page": 1, "total_pages": 3}}
+
+    requests_mock.get(base, json=page)
+    output = sync({**CONFIG, "start_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))}, "activity_logs")
+    assert sorted(r.record.data["id"] for r in output.records) == ["1", "2", "3"]
+    assert len(requests_mock.request_history) == 3  # one range, no window of its own per month
+    for request in requests_mock.request_history:  # every page of the same closed range
+        assert request.qs["created_at_after"] == [str(start)] and int(request.qs["created_at_before"][0]) >= start + 400 * 86400 - 5
+    assert sorted(r.qs.get("page", ["1"])[0] for r in requests_mock.request_history) == ["1", "2", "3"]
 
 
 def test_conversation_parts_carry_their_conversation(requests_mock: rm.Mocker) -> None:
@@ -257,7 +256,7 @@ def test_each_stream_of_a_shared_reading_names_its_role_and_the_streams_of_the_o
             parent_parameters = parent["stream"]["$parameters"]
             assert parent_parameters["role"] == "partitions", name
             assert parent_parameters["reading_streams"]["partitions"] == name, name
-    assert sorted(readers) == sorted(["companies", "contacts", "contact_tags", "contact_companies", "conversations", "tickets", "ticket_parts"])
+    assert sorted(readers) == sorted(["companies", "contacts", "contact_tags", "contact_companies", "conversations", "tickets", "ticket_parts", "activity_logs"])
     assert "stream_groups" not in manifest
 
 
