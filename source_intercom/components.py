@@ -36,6 +36,7 @@ from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor imp
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.declarative.extractors.http_selector import HttpSelector
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.requesters.requester import Requester
 from airbyte_cdk.sources.declarative.retrievers.retriever import Retriever
@@ -526,6 +527,15 @@ class ScrollGaveUp(AirbyteTracedException):
     pass
 
 
+class ReadingRefused(Exception):
+    """Intercom answered a reading's request with 401 or 403, which the stream's error handler lets
+    through: the streams of that reading are skipped (tickets without the permission to read them)."""
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        super().__init__(str(body)[:300])
+        self.body = body
+
+
 class CompaniesScrollReader:
     """Reads every company of a workspace through ``GET /companies/scroll``, each exactly once,
     whatever faults the scroll meets (see the section comment above).
@@ -848,10 +858,12 @@ class PagesReader:
     def records(self) -> Iterator[List[Mapping[str, Any]]]:
         first, total_pages = self._fetch(1)
         yield first
-        pending = [self._pool.submit(self._fetch, page) for page in range(2, total_pages + 1)]
+        pending = {self._pool.submit(self._fetch, page) for page in range(2, total_pages + 1)}
         try:
-            for future in concurrent.futures.as_completed(pending):
-                yield future.result()[0]
+            while pending:
+                finished, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:  # dropped once read: only pages not yet read stay in memory
+                    yield future.result()[0]
         finally:
             for future in pending:
                 future.cancel()
@@ -873,14 +885,17 @@ class PagesReader:
 
 class SpillQueue:
     """A first-in first-out queue of JSON records between one reading thread and one reader, held
-    in memory up to ``memory_records`` and in a temporary file beyond: a reader that starts late or
-    falls behind costs disk, not memory, and never makes the reading wait."""
+    in memory up to ``memory_records``. Beyond that, with ``spill``, in a temporary file: a reader
+    that starts late or falls behind costs disk, not memory, and never makes the reading wait (the
+    companies scroll must not wait: it would expire). Without ``spill``, the reading waits for the
+    reader (a search can wait). The reader gets batches of at most ``memory_records`` records."""
 
-    def __init__(self, memory_records: int = 2_000) -> None:
+    def __init__(self, memory_records: int = 2_000, spill: bool = True) -> None:
         self._memory: Deque[Any] = collections.deque()
         self._limit = memory_records
+        self._may_spill = spill
         self._spill: Optional[Any] = None  # temporary file of JSON lines, once the memory is full
-        self._spilled = self._read_back = 0
+        self._write_at = self._read_at = 0  # where the next spilled line goes, and the next one to read
         self._ready = threading.Condition()
         self._finished = False
         self._error: Optional[BaseException] = None
@@ -888,14 +903,19 @@ class SpillQueue:
     def put(self, records: Iterable[Any]) -> None:
         with self._ready:
             for record in records:
-                if self._spill is None and len(self._memory) < self._limit:
+                if self._finished:  # its reader is gone (it reads elsewhere)
+                    return
+                while not self._may_spill and len(self._memory) >= self._limit and not self._finished:
+                    self._ready.wait(timeout=1.0)
+                if self._spill is None and (len(self._memory) < self._limit or not self._may_spill):
                     self._memory.append(record)
                     continue
                 if self._spill is None:
                     self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
-                self._spill.seek(0, os.SEEK_END)
+                    self._write_at = self._read_at = 0
+                self._spill.seek(self._write_at)
                 self._spill.write(json.dumps(record) + "\n")
-                self._spilled += 1
+                self._write_at = self._spill.tell()
             self._ready.notify_all()
 
     def finish(self, error: Optional[BaseException] = None) -> None:
@@ -907,7 +927,7 @@ class SpillQueue:
         waited = 0.0
         while True:
             with self._ready:
-                while not self._memory and self._read_back == self._spilled and not self._finished:
+                while not self._memory and self._spill is None and not self._finished:
                     if not self._ready.wait(timeout=heartbeat_seconds):
                         waited += heartbeat_seconds
                         LOGGER.info(f"Waiting for {waiting_for} ({waited:.0f} s so far).")
@@ -923,14 +943,21 @@ class SpillQueue:
         if self._memory:
             batch = list(self._memory)
             self._memory.clear()
+            self._ready.notify_all()  # a reading waiting for room goes on
             return batch
-        if self._spill is None or self._read_back == self._spilled:
+        if self._spill is None:
             return []
-        self._spill.seek(0)
-        batch = [json.loads(line) for line in self._spill]
-        self._read_back += len(batch)
-        self._spill.close()  # everything spilled is read back: memory first again
-        self._spill, self._spilled, self._read_back = None, 0, 0
+        self._spill.seek(self._read_at)
+        batch = []
+        while len(batch) < self._limit:
+            line = self._spill.readline()
+            if not line:
+                break
+            batch.append(json.loads(line))
+        self._read_at = self._spill.tell()
+        if self._read_at >= self._write_at:  # everything spilled is read back: memory first again
+            self._spill.close()
+            self._spill = None
         return batch
 
 
@@ -985,7 +1012,8 @@ class SharedReading:
     def __init__(self, reading: str, produce: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: Iterable[str], start: Optional[int]) -> None:
         self.reading, self.start = reading, start
         self._produce = produce
-        self._queues = {role: SpillQueue() for role in roles}
+        # Only the scroll must never wait for its readers; the other readings wait for theirs.
+        self._queues = {role: SpillQueue(spill=reading == "companies") for role in roles}
         self._taken: set = set()
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
@@ -1131,8 +1159,14 @@ class SharedReadingRetriever(Retriever):
             workspace, self._reading, self._role, roles_in_sync, start if self._reading != "companies" else None,
             lambda: self._produce(start, end),
         )
-        for records in shared.records(self._role):
-            yield from self.record_selector.filter_and_transform(records, {}, records_schema, stream_slice)
+        try:
+            for records in shared.records(self._role):
+                yield from self.record_selector.filter_and_transform(records, {}, records_schema, stream_slice)
+        except ReadingRefused as refusal:
+            # Intercom refused the reading (a permission the token lacks): every stream of it is
+            # skipped, each with the manifest's message about its own permission.
+            template = self._parameters.get("skip_message") or "Skipping stream '{{ parameters.name }}': Intercom refused the access token."
+            LOGGER.warning(InterpolatedString.create(template, parameters=self._parameters).eval(self.config, response=refusal.body))
 
     # ---- what a reading reads
     def _produce(self, start: Optional[int], end: Optional[int]) -> Iterator[List[Mapping[str, Any]]]:
@@ -1202,8 +1236,8 @@ class SharedReadingRetriever(Retriever):
             stream_slice=StreamSlice(partition={}, cursor_slice={"start_time": str(low), "end_time": str(high)}),
             request_body_json={"pagination": pagination},
         )
-        if response is not None and response.status_code in (401, 403):  # the stream skips without the permission
-            return SearchPage([], 0, None)
+        if response is not None and response.status_code in (401, 403):  # let through: the streams skip
+            raise ReadingRefused(_json_body(response))
         body = _json_body(response)
         records = list(body.get(self._parameters["records_path"]) or [])
         next_page = (body.get("pages") or {}).get("next") or {}
@@ -1216,7 +1250,9 @@ class SharedReadingRetriever(Retriever):
             stream_slice=StreamSlice(partition={}, cursor_slice={"start_time": str(start or 0), "end_time": str(end if end is not None else int(time.time()))}),
             request_params={"page": page} if page > 1 else {},
         )
-        if response is None or response.status_code != 200:  # a permission the stream may skip
+        if response is not None and response.status_code in (401, 403):  # let through: the streams skip
+            raise ReadingRefused(_json_body(response))
+        if response is None or response.status_code != 200:
             return [], 0
         body = _json_body(response)
         return list(body.get(self._parameters["records_path"]) or []), int((body.get("pages") or {}).get("total_pages") or 1)

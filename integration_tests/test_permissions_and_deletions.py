@@ -1,0 +1,104 @@
+"""End to end: streams that need a permission (or an API version) of their own are skipped without
+it, the sync going on; deleted conversations reach the destination."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Dict, List
+
+import pytest
+
+from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli
+from intercom_emulator import Workspace, running_emulator
+from source_intercom.stream_facts import stream_facts
+
+OTHERS = ["admins", "tags", "conversations"]  # streams the denial must not touch
+
+
+def read(server: Any, names: List[str], state: Any = None) -> Run:
+    config = config_for(server)
+    return run_cli("read", config, catalog_for(discovered_streams(config), names), state=state)
+
+
+def assert_complete(run: Run, workspace: Workspace, streams: List[str]) -> None:
+    for stream in streams:
+        assert run.key_set(stream) == workspace.expected_ids(stream, START_TS), stream
+
+
+@pytest.mark.parametrize(
+    "denied, skipped, permission",
+    [
+        ({"tickets": 403}, ["tickets", "ticket_parts"], "Read tickets"),
+        ({"ticket_types": 401}, ["ticket_types"], "Read tickets"),
+        ({"articles": 403}, ["articles"], "Read and list articles"),
+        ({"help_center": 403}, ["help_center_collections", "help_centers"], "Read and list articles"),
+        ({"news": 401}, ["news_items", "newsfeeds"], "Read and list news items and newsfeeds"),
+        ({"deleted_conversations": 403}, ["deleted_conversations"], "Read conversations"),
+    ],
+)
+def test_a_token_without_a_streams_permission_skips_that_stream_and_the_sync_succeeds(
+    workspace: Workspace, denied: Dict[str, int], skipped: List[str], permission: str
+) -> None:
+    with running_emulator(workspace, token="tok-denied", denied=denied) as server:
+        run = read(server, skipped + OTHERS)
+    assert run.returncode == 0 and not run.errors, run.errors
+    for stream in skipped:
+        assert run.records.get(stream, []) == [], stream
+        assert any(f"Skipping stream '{stream}'" in line and f'"{permission}"' in line for line in run.logs("WARN", "INFO")), (stream, run.logs())
+    assert_complete(run, workspace, OTHERS)
+
+
+def test_deleted_conversations_are_skipped_where_intercom_lacks_api_2_16(workspace: Workspace) -> None:
+    versions = ("2.7", "2.8", "2.9", "2.10", "2.11")
+    with running_emulator(workspace, token="tok-old", supported_versions=versions) as server:
+        run = read(server, ["deleted_conversations"] + OTHERS)
+    assert run.returncode == 0 and not run.errors, run.errors
+    assert run.records.get("deleted_conversations", []) == []
+    assert any("Skipping stream 'deleted_conversations'" in line and "2.16" in line for line in run.logs()), run.logs()
+    assert_complete(run, workspace, OTHERS)
+
+
+def test_only_the_deleted_conversations_request_asks_for_api_2_16(workspace: Workspace, emulator: Any) -> None:
+    run = read(emulator, ["deleted_conversations", "conversations", "tickets"])
+    assert run.returncode == 0, run.errors
+    emulator.wait_idle()
+    versions = {(r.path, r.headers.get("intercom-version")) for r in emulator.requests}
+    assert ("/conversations/deleted", "2.16") in versions
+    assert {version for path, version in versions if path != "/conversations/deleted"} == {"2.11"}
+
+
+def test_a_plan_without_api_access_is_still_an_error_for_a_skippable_stream(workspace: Workspace) -> None:
+    with running_emulator(workspace, token="tok-plan", plan_restricted=True) as server:
+        run = read(server, ["articles"])
+    assert run.returncode == 1
+    assert any(error["failure_type"] == "config_error" and "plan" in error["message"] for error in run.errors), run.errors
+
+
+def test_an_incremental_sync_emits_each_deletion_once(workspace: Workspace, emulator: Any) -> None:
+    names = ["deleted_conversations", "conversations", "conversation_parts"]
+    first = read(emulator, names)
+    assert first.returncode == 0, first.errors
+    assert first.key_set("deleted_conversations") == workspace.expected_ids("deleted_conversations", START_TS)
+    live = sorted(workspace.expected_ids("conversations", START_TS))
+    deleted = set(random.Random(3).sample(live, 3))
+    for conversation in deleted:
+        workspace.delete_conversation(conversation)
+    second = read(emulator, names, state=first.final_state())
+    assert second.returncode == 0, second.errors
+    emitted = second.keys("deleted_conversations")
+    assert deleted <= set(emitted), (deleted, emitted)
+    older = set(emitted) - deleted
+    assert len(older) <= 1, f"deletions older than the state were sent again: {older}"  # at most the bookmark's own
+    assert not deleted & second.key_set("conversations")
+    assert not {part["conversation_id"] for part in second.records.get("conversation_parts", [])} & deleted
+
+
+def test_every_stream_has_a_permission_in_the_docs() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "intercom.md").read_text()
+    table = docs[docs.index("## Streams"):docs.index("Cursors are unix seconds")]
+    for stream in stream_facts():
+        row = next((line for line in table.splitlines() if line.startswith(f"| `{stream}` |")), None)
+        assert row is not None, f"{stream} is not in the docs' streams table"
+        assert row.rstrip(" |").rsplit("|", 1)[-1].strip(), f"{stream}: no permission in the docs' streams table"
