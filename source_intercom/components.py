@@ -778,7 +778,7 @@ class SearchReader:
         self._window_records, self._min_window = window_records, max(1, min_window_seconds)
         self.requests = self.windows = 0
 
-    pages_in_memory = 64
+    pages_in_memory = 8
 
     def records(self) -> Iterator[List[Mapping[str, Any]]]:
         # Pages wait here for the reading to take them; a full queue holds the windows back, so
@@ -890,7 +890,7 @@ class SpillQueue:
     companies scroll must not wait: it would expire). Without ``spill``, the reading waits for the
     reader (a search can wait). The reader gets batches of at most ``memory_records`` records."""
 
-    def __init__(self, memory_records: int = 2_000, spill: bool = True) -> None:
+    def __init__(self, memory_records: int = 500, spill: bool = True) -> None:
         self._memory: Deque[Any] = collections.deque()
         self._limit = memory_records
         self._may_spill = spill
