@@ -177,3 +177,22 @@ def test_a_plain_state_that_is_not_a_timestamp_is_refused(state: Dict[str, Any])
     migration = IntercomStateMigration(declarative_stream=_Stream("contacts", "updated_at"), parameters={}, parent_stream=None)
     with pytest.raises(AirbyteTracedException, match="stream 'contacts'"):
         migration.migrate(state)
+
+
+def test_the_fair_share_cap_lowers_the_calls_of_each_10_second_window() -> None:
+    import datetime
+
+    from airbyte_cdk.sources.streams.call_rate import FixedWindowCallRatePolicy, HttpAPIBudget
+
+    from source_intercom.components import cap_request_rate
+
+    def budget() -> HttpAPIBudget:
+        window = FixedWindowCallRatePolicy(next_reset_ts=datetime.datetime.now(), period=datetime.timedelta(seconds=10), call_limit=1666, matchers=[])
+        return HttpAPIBudget(policies=[window])
+
+    capped, uncapped = budget(), budget()
+    cap_request_rate(capped, 1000)
+    cap_request_rate(capped, 1000)  # every requester applies it: once is what counts
+    cap_request_rate(uncapped, None)
+    assert capped._policies[0]._call_limit == 166  # 996 a minute: never more than the cap
+    assert uncapped._policies[0]._call_limit == 1666  # no cap: the headers alone decide
