@@ -906,6 +906,7 @@ class SpillQueue:
                 if self._finished:  # its reader is gone (it reads elsewhere)
                     return
                 while not self._may_spill and len(self._memory) >= self._limit and not self._finished:
+                    self._ready.notify_all()  # the reader takes what is there, making room
                     self._ready.wait(timeout=1.0)
                 if self._spill is None and (len(self._memory) < self._limit or not self._may_spill):
                     self._memory.append(record)
@@ -1040,7 +1041,10 @@ class SharedReading:
                 self._thread = threading.Thread(target=self._run, name=f"{self.reading}-reading", daemon=True)
                 self._thread.start()
         others = "" if len(self._queues) == 1 else ", which other streams of this sync read too"
-        yield from queue_.batches(f"the {self.reading} reading{others}")
+        try:
+            yield from queue_.batches(f"the {self.reading} reading{others}")
+        finally:  # read to its end, or stopped early (a record limit): either way it takes no more
+            self.release(role)
 
     def _run(self) -> None:
         projections = ROLES[self.reading]
@@ -1048,6 +1052,8 @@ class SharedReading:
             for records in self._produce():
                 with self._lock:
                     queues = list(self._queues.items())
+                if not queues:  # every stream stopped taking records: so does the reading
+                    return
                 for role, queue_ in queues:
                     queue_.put(item for record in records for item in projections[role](record))
         except Exception as error:  # noqa: BLE001 - handed to every reader, which raises it

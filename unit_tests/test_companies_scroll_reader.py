@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
+import time
 from typing import Dict, Iterator, List, Optional
 
 import pytest
@@ -252,3 +254,16 @@ def test_a_failed_reading_fails_every_reader_with_its_error() -> None:
     for stream in (records, partitions):
         with pytest.raises(ScrollGaveUp, match="the scroll failed"):
             next(stream)
+
+
+def test_a_full_queue_wakes_its_reader_instead_of_waiting_for_it() -> None:
+    queue = SpillQueue(memory_records=3, spill=False)
+    batches: List[List[Dict[str, int]]] = []
+    reader = threading.Thread(target=lambda: batches.extend(queue.batches("test", heartbeat_seconds=30)))
+    reader.start()
+    started = time.monotonic()
+    queue.put([{"n": i} for i in range(10)])  # more than the queue holds: the reading waits for its reader
+    queue.finish()
+    reader.join(timeout=10)
+    assert [r["n"] for batch in batches for r in batch] == list(range(10))
+    assert time.monotonic() - started < 5  # woken at once, not after the 30-s heartbeat
