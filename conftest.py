@@ -1,4 +1,8 @@
-"""Shared pytest fixtures: the project's Intercom emulator on a free loopback port."""
+"""Shared pytest fixtures: the project's Intercom emulator on a free loopback port.
+
+Fixtures only: what tests share otherwise (workspace sizes, tokens, helpers) lives in importable
+modules, ``integration_tests/workspaces.py`` and ``integration_tests/harness.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,18 @@ from typing import Iterator
 
 import pytest
 
-from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
-
-SMALL = WorkspaceSizes(
-    admins=5, teams=3, tags=12, segments=6, companies=120, company_segments_per_company=2, contacts=400,
-    conversations=150, parts_per_conversation=8, activity_logs=300, tickets=60,
-)
+from integration_tests.workspaces import TOKEN, small_workspace
+from intercom_emulator import EmulatorServer, Workspace, running_emulator
 
 
 @pytest.fixture
 def workspace() -> Workspace:
-    return Workspace(seed=7, sizes=SMALL, span_days=400)
+    """A fresh shared small workspace, for a test that may change it."""
+    return small_workspace()
 
 
 @pytest.fixture
 def emulator(workspace: Workspace) -> Iterator[EmulatorServer]:
-    with running_emulator(workspace, token="test-token-0123456789") as server:
+    """The emulator serving ``workspace``, for this test alone (it may inject faults or count requests)."""
+    with running_emulator(workspace, token=TOKEN) as server:
         yield server

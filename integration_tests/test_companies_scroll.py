@@ -19,7 +19,6 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import requests
 
-from conftest import SMALL
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
 from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli, scroll_expiry_env
 

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from conftest import SMALL
+from integration_tests.workspaces import small_workspace
 from intercom_emulator import EmulatorServer, Workspace
 from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli
 from source_intercom.stream_facts import stream_facts
@@ -35,7 +35,7 @@ FROM_CONTACTS_SEARCH = ("contacts", "contact_tags", "contact_companies")
 @pytest.fixture
 def workspace() -> Workspace:
     """The shared small workspace, generated as of two days ago (overrides conftest's)."""
-    return Workspace(seed=7, sizes=SMALL, span_days=400, anchor_time=int(time.time()) - 2 * DAY)
+    return small_workspace(anchor_time=int(time.time()) - 2 * DAY)
 
 
 # ------------------------------------------------------------------------------ helpers

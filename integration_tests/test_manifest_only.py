@@ -32,9 +32,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 import yaml
 
-from conftest import SMALL
+from integration_tests.workspaces import small_workspace
 from integration_tests.harness import Run, catalog_for, config_for, record_key, run_cli
-from intercom_emulator import EmulatorServer, Workspace, running_emulator
+from intercom_emulator import EmulatorServer, running_emulator
 from source_intercom.stream_facts import stream_facts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ class Connector:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    with running_emulator(Workspace(seed=7, sizes=SMALL, span_days=400), token=TOKEN) as emulator:
+    with running_emulator(small_workspace(), token=TOKEN) as emulator:
         yield emulator
 
 

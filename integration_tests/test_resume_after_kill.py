@@ -12,8 +12,8 @@ import random
 import time
 from collections import Counter
 
-from conftest import SMALL
-from intercom_emulator import Workspace, running_emulator
+from integration_tests.workspaces import TOKEN, small_workspace
+from intercom_emulator import running_emulator
 from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, scroll_expiry_env, sync_through_kills
 
 KILLS = 3
@@ -21,10 +21,10 @@ MAX_ATTEMPTS = 10
 
 
 def test_killed_syncs_resume_without_losing_records() -> None:
-    ws = Workspace(seed=7, sizes=SMALL, span_days=400)
+    ws = small_workspace()
     # latency slows the sync so that kills land mid-stream; a killed run leaves its companies
     # scroll open: a short scroll_ttl lets it expire within the test (Intercom: about a minute).
-    with running_emulator(ws, token="test-token-0123456789", latency=0.02, scroll_ttl=3.0) as server:
+    with running_emulator(ws, token=TOKEN, latency=0.02, scroll_ttl=3.0) as server:
         config = config_for(server)
         catalog = catalog_for(discovered_streams(config))
         streams = [s["stream"]["name"] for s in catalog["streams"]]

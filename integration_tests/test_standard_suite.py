@@ -41,8 +41,8 @@ from airbyte_cdk.test.standard_tests.docker_base import DockerConnectorTestSuite
 # The suite's parametrization hook (one test per scenario of acceptance-test-config.yml), used as a
 # module-level hook so it applies to this module only (no global `pytest_plugins`).
 from airbyte_cdk.test.standard_tests.pytest_hooks import pytest_generate_tests  # noqa: F401
-from conftest import SMALL
-from intercom_emulator import Workspace, running_emulator
+from integration_tests.workspaces import small_workspace
+from intercom_emulator import running_emulator
 from source_intercom.source import SourceIntercom
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ DOCKER_SKIP_REASON = (
 @pytest.fixture(scope="module")
 def acceptance_configs() -> Iterator[Path]:
     """Starts the emulator and renders every config template of integration_tests/acceptance/."""
-    with running_emulator(Workspace(seed=7, sizes=SMALL, span_days=400), token=TOKEN) as server:
+    with running_emulator(small_workspace(), token=TOKEN) as server:
         GENERATED_DIR.mkdir(parents=True, exist_ok=True)
         try:
             for template in TEMPLATES_DIR.glob("*.json"):
