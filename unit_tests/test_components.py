@@ -22,6 +22,7 @@ from source_intercom.components import (
     describe_retry_cause,
 )
 from source_intercom.run import connection_specification
+from source_intercom.stream_facts import stream_facts
 
 
 def response(body: Any, status: int = 200, headers: Dict[str, str] | None = None) -> requests.Response:
@@ -143,11 +144,11 @@ def test_the_manifest_validation_raises_a_config_error() -> None:
 
 
 class _Stream:
-    """The bits of a stream model that IntercomStateMigration reads."""
+    """The bits of a stream model that IntercomStateMigration reads, as the manifest declares them."""
 
-    def __init__(self, name: str, cursor: str) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.incremental_sync = type("Cursor", (), {"cursor_field": cursor})()
+        self.incremental_sync = type("Cursor", (), {"cursor_field": stream_facts()[name].cursor_field})()
 
 
 @pytest.mark.parametrize(
@@ -159,22 +160,22 @@ class _Stream:
     ],
 )
 def test_the_connectors_own_substream_states_are_kept_as_they_are(state: Dict[str, Any]) -> None:
-    migration = IntercomStateMigration(declarative_stream=_Stream("conversation_parts", "updated_at"), parameters={}, parent_stream="conversations")
+    migration = IntercomStateMigration(declarative_stream=_Stream("conversation_parts"), parameters={}, parent_stream="conversations")
     assert migration.migrate(state) == state
 
 
 def test_airbyte_legacy_substream_state_starts_no_later_than_the_parent() -> None:
-    migration = IntercomStateMigration(declarative_stream=_Stream("company_segments", "company_updated_at"), parameters={}, parent_stream="companies")
+    migration = IntercomStateMigration(declarative_stream=_Stream("company_segments"), parameters={}, parent_stream="companies")
     assert migration.migrate({"updated_at": 1648469610, "companies": {"updated_at": 1625749675}}) == {
         "use_global_cursor": True,
-        "state": {"company_updated_at": "1625749675"},
+        "state": {stream_facts()["company_segments"].cursor_field: "1625749675"},
         "parent_state": {"companies": {"updated_at": "1625749675"}},
     }
 
 
 @pytest.mark.parametrize("state", [{"updated_at": "soon"}, {"updated_at": True}, {"updated_at": 1, "extra": 2}, {"cursor": 1}])
 def test_a_plain_state_that_is_not_a_timestamp_is_refused(state: Dict[str, Any]) -> None:
-    migration = IntercomStateMigration(declarative_stream=_Stream("contacts", "updated_at"), parameters={}, parent_stream=None)
+    migration = IntercomStateMigration(declarative_stream=_Stream("contacts"), parameters={}, parent_stream=None)
     with pytest.raises(AirbyteTracedException, match="stream 'contacts'"):
         migration.migrate(state)
 

@@ -19,6 +19,8 @@ if str(TOOLS) not in sys.path:
     sys.path.insert(0, str(TOOLS))
 import schemas  # noqa: E402  (tools/schemas.py)
 
+from source_intercom.stream_facts import stream_facts  # noqa: E402
+
 SCHEMA_FILES = schemas.load_schema_files()
 
 # Share of nested properties (below a record's top level, through objects and arrays' items)
@@ -57,6 +59,7 @@ def _types(schema: dict[str, Any]) -> list[str]:
 
 def test_every_stream_has_a_schema_file_and_every_file_a_stream() -> None:
     assert sorted(SCHEMA_FILES) == sorted(schemas.STREAMS)
+    assert sorted(SCHEMA_FILES) == sorted(stream_facts()), "the manifest's streams and the schema files differ"
 
 
 @pytest.mark.parametrize("stream", sorted(SCHEMA_FILES))
