@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 
 from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, scroll_expiry_env, sync_through_kills
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
+from source_intercom.stream_facts import stream_facts
 
 SIZES = WorkspaceSizes(
     admins=3, teams=2, tags=4, segments=3, companies=140, company_segments_per_company=1, contacts=200,
     conversations=30, parts_per_conversation=4, activity_logs=80, tickets=20, conversations_over_part_cap=0,
 )
-STREAMS = ["companies", "company_segments", "contacts", "conversations", "conversation_parts", "activity_logs", "tickets", "admins"]
+STREAMS = list(stream_facts())
 # Every fault kind but "timeout" and "429", which have their own tests: here they would only add
 # waits (a read timeout; the rest of a 10 s rate-limit window).
 FAULTS = ("500", "502", "503", "504", "reset", "truncated")

@@ -10,8 +10,7 @@ import pytest
 
 from integration_tests.harness import catalog_for, config_for, discovered_streams, run_cli
 from intercom_emulator import Workspace
-
-STREAMS = ["contacts", "conversations", "conversation_parts", "companies", "company_segments", "activity_logs", "tickets", "segments"]
+from source_intercom.stream_facts import stream_facts
 
 
 def per_stream(states: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -34,6 +33,14 @@ def airbyte_legacy_state(bookmark: int) -> Dict[str, Any]:
         "tickets": {"updated_at": bookmark},
         "segments": {"updated_at": bookmark},
     }
+
+
+# The streams Airbyte's source-intercom 0.x kept a state for (every one incremental here too).
+STREAMS = list(airbyte_legacy_state(0))
+
+
+def test_every_stream_of_the_legacy_state_is_an_incremental_stream_of_the_manifest() -> None:
+    assert all(stream in stream_facts() and stream_facts()[stream].cursor_field for stream in STREAMS), STREAMS
 
 
 @pytest.mark.parametrize("form", ["per-stream messages", "whole-file object", "LEGACY message"])
