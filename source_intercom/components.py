@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any, Callable, Deque, Dict, FrozenSet, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
@@ -35,6 +35,7 @@ from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPool
 from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.declarative.extractors.http_selector import HttpSelector
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
@@ -43,7 +44,7 @@ from airbyte_cdk.sources.declarative.retrievers.retriever import Retriever
 from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
 from airbyte_cdk.sources.streams.call_rate import FixedWindowCallRatePolicy
 from airbyte_cdk.sources.streams.core import StreamData
-from airbyte_cdk.sources.types import Config, StreamSlice
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 # ---------------------------------------------------------------------------------------------
@@ -412,6 +413,42 @@ class ConversationPartsExtractor(RecordExtractor):
             }
 
 
+@dataclass
+class CursorInSliceFilter(RecordFilter):
+    """Keeps the records whose cursor value (``$parameters.record_cursor_field``, else
+    ``updated_at``) lies in the slice: from its start, and up to its end with ``bounds:
+    start_and_end``. A record without a cursor value is kept, as the CDK's client-side filter
+    keeps it.
+
+    The CDK's RecordFilter says the same with a Jinja condition, rendered for every record: 30
+    microseconds a record, as much CPU as the rest of a contact tag row's way to stdout.
+    """
+
+    bounds: str = "start_and_end"
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        if self.bounds not in ("start", "start_and_end"):
+            raise ValueError(f"CursorInSliceFilter: bounds must be 'start' or 'start_and_end', not {self.bounds!r}")
+        self._field = parameters.get("record_cursor_field") or "updated_at"
+
+    def filter_records(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        stream_state: StreamState,
+        stream_slice: Optional[StreamSlice] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        low, high = _slice_bounds(stream_slice) if stream_slice else (None, None)
+        low = low if low is not None else -math.inf
+        high = high if high is not None and self.bounds == "start_and_end" else math.inf
+        field_name = self._field
+        for record in records:
+            value = record.get(field_name)
+            if value is None or low <= int(value) <= high:
+                yield record
+
+
 # ---------------------------------------------------------------------------------------------
 # Companies scroll
 # ---------------------------------------------------------------------------------------------
@@ -778,47 +815,40 @@ class SearchReader:
         self._window_records, self._min_window = window_records, max(1, min_window_seconds)
         self.requests = self.windows = 0
 
+    # Pages being fetched or fetched and not yet taken by the reading, however many windows a big
+    # workspace needs: the reading asks for a page only when one of these slots is free, so memory
+    # stays bounded and no pool thread waits for room.
     pages_in_memory = 8
 
     def records(self) -> Iterator[List[Mapping[str, Any]]]:
-        # Pages wait here for the reading to take them; a full queue holds the windows back, so
-        # that memory stays bounded however fast the windows read.
-        done: "queue.Queue[Any]" = queue.Queue(maxsize=self.pages_in_memory)
-        stopped = threading.Event()  # the reading stopped taking pages: windows end too
-        running = [0]
+        done: "queue.Queue[Any]" = queue.Queue()  # at most pages_in_memory answers
+        waiting: Deque[_WindowPage] = collections.deque([_WindowPage(self._start, self._end, self._window_records)])
+        in_flight = 0
+        while waiting or in_flight:
+            while waiting and in_flight < self.pages_in_memory:
+                self._pool.submit(self._fetch_into, waiting.popleft(), done)
+                in_flight += 1
+            asked, page = done.get()
+            in_flight -= 1
+            if isinstance(page, BaseException):
+                raise page
+            if asked.cursor is None:  # a window's first page: it may hold too many records
+                windows = self._split(asked.low, asked.high, page.total_count, asked.split_above)
+                if windows:
+                    waiting.extend(_WindowPage(low, high, 2 * self._window_records) for low, high in windows)
+                    continue
+                self.windows += 1
+            if page.next_cursor:  # the window's next page first: windows end one by one
+                waiting.appendleft(replace(asked, cursor=page.next_cursor))
+            records = [record for record in page.records if asked.low <= (record.get("updated_at") or 0) <= asked.high]
+            if records:
+                yield records
 
-        def submit(low: int, high: int, split_above: int) -> None:
-            running[0] += 1
-            self._pool.submit(self._read_window, low, high, split_above, submit, lambda item: _put_unless(done, item, stopped))
-
-        submit(self._start, self._end, self._window_records)
+    def _fetch_into(self, asked: "_WindowPage", done: "queue.Queue[Any]") -> None:
         try:
-            while running[0]:
-                item = done.get()
-                if item is _WINDOW_DONE:
-                    running[0] -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                elif item:
-                    yield item
-        finally:
-            stopped.set()
-
-    def _read_window(self, low: int, high: int, split_above: int, submit: Callable[[int, int, int], None], put: Callable[[Any], bool]) -> None:
-        try:
-            page = self._page(low, high, None)
-            windows = self._split(low, high, page.total_count, split_above)
-            if windows:
-                for window_low, window_high in windows:
-                    submit(window_low, window_high, 2 * self._window_records)
-                return
-            self.windows += 1
-            while put([record for record in page.records if low <= (record.get("updated_at") or 0) <= high]) and page.next_cursor:
-                page = self._page(low, high, page.next_cursor)
-        except BaseException as error:  # noqa: BLE001 - raised again by the reading thread
-            put(error)
-        finally:
-            put(_WINDOW_DONE)
+            done.put((asked, self._page(asked.low, asked.high, asked.cursor)))
+        except BaseException as error:  # noqa: BLE001 - raised again by the reading
+            done.put((asked, error))
 
     def _page(self, low: int, high: int, cursor: Optional[str]) -> SearchPage:
         self.requests += 1
@@ -833,24 +863,24 @@ class SearchReader:
         return [(bounds[i], bounds[i + 1] - 1) for i in range(parts)]
 
 
-_WINDOW_DONE = object()
 
+@dataclass(frozen=True)
+class _WindowPage:
+    """One page of a search window: its first (``cursor`` None) or the one after ``cursor``."""
 
-def _put_unless(target: "queue.Queue[Any]", item: Any, stopped: threading.Event) -> bool:
-    """Puts ``item`` once ``target`` has room, unless ``stopped`` is set first (False then)."""
-    while not stopped.is_set():
-        try:
-            target.put(item, timeout=0.5)
-            return True
-        except queue.Full:
-            continue
-    return False
+    low: int
+    high: int
+    split_above: int
+    cursor: Optional[str] = None
 
 
 class PagesReader:
     """Every record of a list paged by page number whose pages stay put while it is read (the
     admin activity logs of a closed time range): the first page says how many pages there are,
-    and the others are fetched at once by ``pool``. ``fetch(page)`` returns (records, total pages)."""
+    and the others are fetched by ``pool``, ``pages_in_memory`` at a time (fetched and not yet
+    read, or being fetched). ``fetch(page)`` returns (records, total pages)."""
+
+    pages_in_memory = 8
 
     def __init__(self, fetch: Callable[[int], Tuple[List[Mapping[str, Any]], int]], pool: concurrent.futures.Executor) -> None:
         self._fetch, self._pool = fetch, pool
@@ -858,14 +888,16 @@ class PagesReader:
     def records(self) -> Iterator[List[Mapping[str, Any]]]:
         first, total_pages = self._fetch(1)
         yield first
-        pending = {self._pool.submit(self._fetch, page) for page in range(2, total_pages + 1)}
+        ahead: Deque["concurrent.futures.Future[Tuple[List[Mapping[str, Any]], int]]"] = collections.deque()
+        next_page = 2
         try:
-            while pending:
-                finished, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in finished:  # dropped once read: only pages not yet read stay in memory
-                    yield future.result()[0]
+            while ahead or next_page <= total_pages:
+                while next_page <= total_pages and len(ahead) < self.pages_in_memory:
+                    ahead.append(self._pool.submit(self._fetch, next_page))
+                    next_page += 1
+                yield ahead.popleft().result()[0]
         finally:
-            for future in pending:
+            for future in ahead:
                 future.cancel()
 
 

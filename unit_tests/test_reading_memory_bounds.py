@@ -1,0 +1,76 @@
+"""Readings hold a bounded number of pages, however big the workspace: pages fetched (or being
+fetched) and not yet taken by the reading's streams never exceed the reader's ``pages_in_memory``,
+with many windows in parallel and a stream that takes its records slowly."""
+
+from __future__ import annotations
+
+import bisect
+import concurrent.futures
+import random
+import threading
+import time
+from typing import List, Mapping, Tuple
+
+from source_intercom.components import PagesReader, SearchPage, SearchReader
+
+DAY = 86_400
+
+
+class PagesHeld:
+    """Counts pages asked for and pages the reading handed on; keeps the most held at once."""
+
+    def __init__(self, not_handed_on: int = 0) -> None:
+        self._lock = threading.Lock()
+        self.asked = self.handed_on = self.most = 0
+        self._not_handed_on = not_handed_on  # pages the reader reads for itself (a split's first page)
+
+    def ask(self) -> None:
+        with self._lock:
+            self.asked += 1
+            self.most = max(self.most, self.asked - self._not_handed_on - self.handed_on)
+
+    def hand_on(self) -> None:
+        with self._lock:
+            self.handed_on += 1
+
+
+def test_a_search_split_into_many_windows_holds_at_most_its_pages_in_memory_for_a_slow_stream() -> None:
+    rng = random.Random(5)
+    times = sorted(rng.randrange(0, 400 * DAY) for _ in range(60_000))  # about 40 windows of 1,500
+    held = PagesHeld(not_handed_on=1)  # the whole range's first page only tells the total
+
+    def fetch(low: int, high: int, cursor: str | None) -> SearchPage:
+        held.ask()
+        inside = times[bisect.bisect_left(times, low):bisect.bisect_right(times, high)]
+        start = int(cursor or 0)
+        page = [{"id": f"{low}-{start + i}", "updated_at": t} for i, t in enumerate(inside[start:start + 150])]
+        following = start + len(page)
+        return SearchPage(page, len(inside), str(following) if following < len(inside) else None)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        reader = SearchReader(fetch, 0, 400 * DAY, pool, window_records=1_500)
+        records = 0
+        for page in reader.records():
+            held.hand_on()
+            records += len(page)
+            time.sleep(0.002)  # a stream slower than 40 threads of requests
+    assert records == 60_000
+    assert reader.windows >= 30
+    assert held.most <= SearchReader.pages_in_memory, held.most
+
+
+def test_activity_log_pages_are_fetched_at_most_pages_in_memory_ahead_of_the_stream() -> None:
+    held = PagesHeld()
+
+    def fetch(page: int) -> Tuple[List[Mapping[str, int]], int]:
+        held.ask()
+        return [{"id": page * 100 + i} for i in range(20)], 300
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        pages = []
+        for records in PagesReader(fetch, pool).records():
+            held.hand_on()
+            pages.append(records[0]["id"] // 100)
+            time.sleep(0.002)
+    assert pages == list(range(1, 301))  # every page once, in order
+    assert held.most <= PagesReader.pages_in_memory, held.most
