@@ -8,24 +8,15 @@ import statistics
 import pytest
 import requests
 
+from intercom_emulator.tests.emulator_client import DAY, H, TOKEN, emulator_fixture, get
 from intercom_emulator import Workspace, WorkspaceSizes, running_emulator
 
-TOKEN = "test-token"
-H = {"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11"}
-DAY = 86400
 SIZES = WorkspaceSizes(admins=3, teams=2, tags=30, segments=5, companies=40, contacts=120, conversations=60,
                        parts_per_conversation=3, activity_logs=10, tickets=10, conversations_over_part_cap=0,
                        deleted_conversations=0)
 
 
-@pytest.fixture
-def emu():
-    with running_emulator(Workspace(seed=3, sizes=SIZES, span_days=200), token=TOKEN) as server:
-        yield server
-
-
-def get(server, path: str, headers: dict = H, **params) -> requests.Response:
-    return requests.get(server.url + path, headers=headers, params=params, timeout=10)
+emu = emulator_fixture(seed=3, sizes=SIZES)
 
 
 def follow_links(server, path: str, key: str, **params) -> tuple[list[dict], list[dict]]:
