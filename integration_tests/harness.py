@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import signal
@@ -10,10 +11,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import yaml
 
 from source_intercom.stream_facts import stream_facts
 
@@ -91,6 +95,47 @@ def scroll_expiry_env(seconds: float) -> Dict[str, str]:
     return {**os.environ, "SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS": str(seconds)}
 
 
+# Put first on a manifest-only subprocess's PYTHONPATH as sitecustomize.py: hides the package.
+HIDE_PACKAGE = '''\
+import sys
+
+
+class _HideSourceIntercom:
+    """Manifest-only runs must not use the source_intercom package."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "source_intercom" or name.startswith("source_intercom."):
+            raise ImportError(f"{name} is hidden: manifest-only mode must not import the package")
+        return None
+
+
+sys.meta_path.insert(0, _HideSourceIntercom())
+'''
+
+
+def manifest_only_env(folder: Path, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment of a manifest-only subprocess (``base``: os.environ): custom code allowed
+    (AIRBYTE_ENABLE_UNSAFE_CODE), and the ``source_intercom`` package unimportable, so that a
+    manifest reaching into the package (a ``source_intercom.components.X`` class, a schema file
+    beside the manifest) fails here as it would on the platform. Writes ``folder/sitecustomize.py``."""
+    base = dict(os.environ if base is None else base)
+    (folder / "sitecustomize.py").write_text(HIDE_PACKAGE)
+    pythonpath = [str(folder), *filter(None, [base.get("PYTHONPATH")])]
+    return {**base, "AIRBYTE_ENABLE_UNSAFE_CODE": "true", "PYTHONPATH": os.pathsep.join(pythonpath)}
+
+
+def injected_manifest(manifest: Path, components: Path) -> Dict[str, Any]:
+    """The config keys that carry a manifest and its components to a manifest-only run, as the
+    Airbyte platform and the Connector Builder inject them: the parsed manifest, the components'
+    code and its md5 (a wrong or missing checksum is refused)."""
+    code = components.read_text()
+    return {
+        "__injected_declarative_manifest": yaml.safe_load(manifest.read_text()),
+        "__injected_components_py": code,
+        "__injected_components_py_checksums": {"md5": hashlib.md5(code.encode()).hexdigest()},
+    }
+
+
 def config_for(server: Any, **overrides: Any) -> Dict[str, Any]:
     config = {"access_token": server.token, "start_date": START_DATE, "base_url": server.url}
     config.update(overrides)
@@ -157,6 +202,41 @@ def discovered_streams(config: Dict[str, Any]) -> List[Dict[str, Any]]:
         assert run.returncode == 0, run.stderr + run.stdout[-2000:]
         _DISCOVERED[options] = run.catalog()["streams"]
     return copy.deepcopy(_DISCOVERED[options])
+
+
+def once_per_session(tmp_path_factory: Any, name: str, compute: Callable[[Path], Any], timeout: float = 900) -> Any:
+    """``compute(folder)``'s result (JSON), computed once for the whole test session, also when
+    pytest-xdist runs the tests in several worker processes: the first to ask claims ``name`` and
+    computes it in a folder of its own, the others wait for its answer. (xdist's ``loadgroup``
+    would keep such tests on one worker, but it groups nothing on pytest 9.2: pytest-xdist#1386.)"""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above every worker's own
+    folder = base / f"once-{name}"
+    answer = folder / "answer.json"
+    try:
+        folder.mkdir()  # atomic: exactly one process claims it
+    except FileExistsError:
+        deadline = time.monotonic() + timeout
+        while not answer.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name}: no answer after {timeout} s from the process computing it ({folder})")
+            time.sleep(0.2)
+        outcome = json.loads(answer.read_text())
+        if "error" in outcome:
+            raise RuntimeError(f"{name} failed in the process that computed it: {outcome['error']}")
+        return outcome["value"]
+    try:
+        value = compute(folder)
+        outcome = {"value": value}
+    except BaseException as error:
+        outcome = {"error": f"{type(error).__name__}: {error}"}
+        raise
+    finally:
+        partial = folder / "answer.partial"
+        partial.write_text(json.dumps(outcome))
+        partial.replace(answer)
+    return value
 
 
 RUN_TIMEOUT = 180

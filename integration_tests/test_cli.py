@@ -39,6 +39,7 @@ def test_check_succeeds_with_a_good_token_in_one_request(emulator: Any) -> None:
     run = run_cli("check", config_for(emulator))
     assert run.returncode == 0, run.stderr
     assert run.connection_status()["status"] == "SUCCEEDED"
+    emulator.wait_idle()  # a request is logged just after its answer
     assert len(emulator.requests) == 1
     request = emulator.requests[0]
     assert request.headers["authorization"] == f"Bearer {emulator.token}"

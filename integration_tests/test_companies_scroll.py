@@ -12,6 +12,7 @@ The scroll's expiry is 2 s here (Intercom: about a minute), in the emulator and 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from typing import Any, Dict, Iterator, List
@@ -21,17 +22,26 @@ import requests
 
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
 from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli, scroll_expiry_env
+from integration_tests.workspaces import SMALL, small_workspace
 
 SCROLL = r"^/companies/scroll$"
 EXPIRY = 2.0
+SCROLL_PAGE = 10
 ENV = scroll_expiry_env(EXPIRY)
 BOTH = ["companies", "company_segments"]
 
 
 @pytest.fixture
+def workspace() -> Workspace:
+    """The shared small workspace with 25 companies (overrides conftest's)."""
+    return small_workspace(sizes=dataclasses.replace(SMALL, companies=25))
+
+
+@pytest.fixture
 def server(workspace: Workspace) -> Iterator[EmulatorServer]:
-    """The shared small workspace (120 companies: pages of 50, 50 and 20, then the empty one)."""
-    with running_emulator(workspace, token="tok-scroll", scroll_ttl=EXPIRY, fault_timeout_seconds=1.0) as emulator:
+    """The scroll in pages of 10 here (Intercom: 50): pages of 10, 10 and 5, then the empty one,
+    the shape of 120 companies in pages of 50 (a first, a second and a last page that differ)."""
+    with running_emulator(workspace, token="tok-scroll", scroll_ttl=EXPIRY, fault_timeout_seconds=1.0, scroll_page_size=SCROLL_PAGE) as emulator:
         yield emulator
 
 
@@ -102,13 +112,14 @@ def test_a_fault_on_every_kind_of_page_loses_nothing(server: EmulatorServer, wor
 
 
 def test_another_scroll_open_at_the_start_is_waited_out(workspace: Workspace) -> None:
-    expiry = 6.0  # long enough to outlast the connector's start, short enough to wait for
-    with running_emulator(workspace, token="tok-busy", scroll_ttl=expiry) as busy:
+    expiry = 15.0  # long enough to outlast the connector's start on a busy machine, short enough to wait for
+    with running_emulator(workspace, token="tok-busy", scroll_ttl=expiry, scroll_page_size=SCROLL_PAGE) as busy:
         config = config_for(busy)
         catalog = catalog_for(discovered_streams(config), BOTH)
         # Another sync of the same app opened a scroll and walked away from it.
         other = requests.get(f"{busy.url}/companies/scroll", headers={"Authorization": f"Bearer {busy.token}", "Intercom-Version": "2.11"}, timeout=10)
         assert other.status_code == 200 and other.json()["data"]
+        busy.wait_idle()  # the emulator records a request after it answers: not in the stats reset below
         busy.reset_stats()
         started = time.monotonic()
         run = run_cli("read", config, catalog, timeout=300, env=scroll_expiry_env(expiry))

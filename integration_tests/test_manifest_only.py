@@ -20,8 +20,6 @@ a schema file beside the manifest) would pass here only by accident, and fail on
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -30,10 +28,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
-import yaml
 
 from integration_tests.workspaces import small_workspace
-from integration_tests.harness import Run, catalog_for, config_for, record_key, run_cli
+from integration_tests.harness import Run, catalog_for, config_for, injected_manifest, manifest_only_env, once_per_session, record_key, run_cli
 from intercom_emulator import EmulatorServer, running_emulator
 from source_intercom.stream_facts import stream_facts
 
@@ -45,38 +42,15 @@ TOKEN = "manifest-only-token-0123456789"
 MANIFEST_ONLY_MODES = ["manifest_path", "injected_config"]
 ALL_MODES = ["package", *MANIFEST_ONLY_MODES]
 
-# Imported first by every manifest-only subprocess (it is on PYTHONPATH): hides the package.
-BLOCK_PACKAGE = '''\
-import sys
-
-
-class _HideSourceIntercom:
-    """Manifest-only runs must not use the source_intercom package."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "source_intercom" or name.startswith("source_intercom."):
-            raise ImportError(f"{name} is hidden: manifest-only mode must not import the package")
-        return None
-
-
-sys.meta_path.insert(0, _HideSourceIntercom())
-'''
-
 
 class Connector:
     """Runs one command in one of the three modes; manifest-only runs use the copied files."""
 
-    def __init__(self, files: Path, site: Path) -> None:
+    def __init__(self, files: Path, env: Dict[str, str]) -> None:
         self.manifest = files / "manifest.yaml"
         self.components = files / "components.py"
-        code = self.components.read_text()
-        self.injected = {
-            "__injected_declarative_manifest": yaml.safe_load(self.manifest.read_text()),
-            "__injected_components_py": code,
-            "__injected_components_py_checksums": {"md5": hashlib.md5(code.encode()).hexdigest()},
-        }
-        pythonpath = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
-        self.env = {**os.environ, "AIRBYTE_ENABLE_UNSAFE_CODE": "true", "PYTHONPATH": os.pathsep.join(pythonpath)}
+        self.injected = injected_manifest(self.manifest, self.components)
+        self.env = env
 
     def run(self, mode: str, command: str, config: Dict[str, Any], catalog: Optional[Dict[str, Any]] = None) -> Run:
         if mode == "package":
@@ -95,33 +69,45 @@ def server() -> Iterator[EmulatorServer]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def connector(tmp_path_factory: pytest.TempPathFactory) -> Connector:
-    files = tmp_path_factory.mktemp("manifest-only")
+def connector_in(folder: Path) -> Connector:
+    files = folder / "files"
+    files.mkdir()
     for name in ("manifest.yaml", "components.py"):
         shutil.copyfile(PACKAGE_DIR / name, files / name)
-    site = tmp_path_factory.mktemp("hide-package")
-    (site / "sitecustomize.py").write_text(BLOCK_PACKAGE)
-    return Connector(files, site)
+    hidden = folder / "hide-package"
+    hidden.mkdir()
+    return Connector(files, manifest_only_env(hidden))
 
 
 @pytest.fixture(scope="module")
-def results(server: EmulatorServer, connector: Connector) -> Callable[[str], Dict[str, Run]]:
-    """`discover`, then a full-refresh `read` of every stream (the package's catalog), per mode,
-    run once per module and one at a time (Intercom allows one companies scroll at a time)."""
-    config = config_for(server)
-    done: Dict[str, Dict[str, Run]] = {}
+def connector(tmp_path_factory: pytest.TempPathFactory) -> Connector:
+    return connector_in(tmp_path_factory.mktemp("manifest-only"))
 
-    def outcome(mode: str) -> Dict[str, Run]:
-        if mode not in done:
+
+def discover_and_read_in_every_mode(folder: Path) -> Dict[str, Dict[str, Dict[str, Any]]]:
+    """`discover`, then a full-refresh `read` of every stream (the package's catalog), per mode,
+    one at a time (Intercom allows one companies scroll at a time), against one emulator."""
+    connector = connector_in(folder)
+    done: Dict[str, Dict[str, Run]] = {}
+    with running_emulator(small_workspace(), token=TOKEN) as server:
+        config = config_for(server)
+        for mode in ALL_MODES:  # the package first: its catalog is the one every mode reads
             discover = connector.run(mode, "discover", config)
             assert discover.returncode == 0 and discover.of_type("CATALOG"), f"{mode} discover failed:\n{discover.stdout[-3000:]}\n{discover.stderr[-3000:]}"
-            reference = discover if mode == "package" else outcome("package")["discover"]
+            reference = discover if mode == "package" else done["package"]["discover"]
             catalog = catalog_for(reference.catalog()["streams"], incremental=False)
             done[mode] = {"discover": discover, "read": connector.run(mode, "read", config, catalog)}
-        return done[mode]
+    return {mode: {command: {"returncode": run.returncode, "messages": run.messages, "stderr": run.stderr, "stdout": run.stdout}
+                   for command, run in runs.items()} for mode, runs in done.items()}
 
-    return outcome
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Dict[str, Run]]:
+    """Each mode's `discover` and `read` (see discover_and_read_in_every_mode), run once for the
+    session, whichever test process asks first."""
+    done = once_per_session(tmp_path_factory, "manifest-only", discover_and_read_in_every_mode)
+    runs = {mode: {command: Run(**run) for command, run in commands.items()} for mode, commands in done.items()}
+    return runs.__getitem__
 
 
 def test_the_package_is_hidden_from_manifest_only_runs(connector: Connector) -> None:

@@ -11,11 +11,12 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, file_args, run_cli
+from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, file_args, run_cli, scroll_expiry_env
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
 from source_intercom.stream_facts import stream_facts
 
 ALL_STREAMS = list(stream_facts())
+SCROLL_EXPIRY = 2.0
 COMPACT = WorkspaceSizes(
     admins=3, teams=2, tags=5, segments=4, companies=60, company_segments_per_company=2, contacts=300,
     conversations=40, parts_per_conversation=5, activity_logs=120, tickets=30, conversations_over_part_cap=0,
@@ -67,6 +68,7 @@ def test_after_a_429_the_retry_waits_for_the_window_to_reset(compact_workspace: 
     with running_emulator(compact_workspace, token="tok-429") as server:
         server.inject_fault(r"^/admins$", "429", times=1)
         run = run_cli("read", config_for(server), catalog_for(discovered_streams(config_for(server)), ["admins"]))
+        server.wait_idle()  # a request is logged just after its answer
         admins = [r for r in server.requests if r.path == "/admins"]
     assert_complete(run, compact_workspace, ["admins"])
     assert [r.status for r in admins] == [429, 200]
@@ -94,10 +96,12 @@ def test_five_percent_of_requests_failing_at_random_loses_no_record(compact_work
     ],
 )
 def test_a_response_cut_short_is_retried_not_read_as_the_last_page(compact_workspace: Workspace, path: str, streams: list) -> None:
-    with running_emulator(compact_workspace, token="tok-cut") as server:
+    # A scroll page cut short was served: the scroll moved on, and is read again once it expires
+    # (2 s here, in the emulator and the connector; Intercom: about a minute).
+    with running_emulator(compact_workspace, token="tok-cut", scroll_ttl=SCROLL_EXPIRY) as server:
         server.inject_fault(path, "truncated", times=2)
         config = config_for(server)
-        run = run_cli("read", config, catalog_for(discovered_streams(config), streams))
+        run = run_cli("read", config, catalog_for(discovered_streams(config), streams), env=scroll_expiry_env(SCROLL_EXPIRY))
         stats = server.stats()
     assert stats["faults_injected"] == 2
     assert_complete(run, compact_workspace, streams)
@@ -121,6 +125,7 @@ def test_a_conversation_deleted_between_search_and_fetch_is_skipped(vanishing_co
     config = config_for(server)
     run = run_cli("read", config, catalog_for(discovered_streams(config), ["conversation_parts"]))
     assert run.returncode == 0, run.errors
+    server.wait_idle()
     assert any(r.path == f"/conversations/{victim}" and r.status == 404 for r in server.requests)
     assert run.key_set("conversation_parts") == compact_workspace.expected_ids("conversation_parts", START_TS)
     assert any(f"Conversation {victim} was not found" in line for line in run.logs())

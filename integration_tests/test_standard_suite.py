@@ -52,6 +52,7 @@ TEMPLATES_DIR = ROOT / "integration_tests" / "acceptance"
 # their own emulator), created by the fixture below and removed after the module.
 GENERATED_DIR = Path(tempfile.gettempdir()) / f"source-intercom-acceptance-{os.getpid()}"
 TOKEN = "acceptance-token-0123456789"
+SCROLL_EXPIRY = 2.0
 
 DOCKER_SKIP_REASON = (
     "Docker image test: needs a Docker engine (there is only a docker CLI here), builds its own "
@@ -63,8 +64,14 @@ DOCKER_SKIP_REASON = (
 
 @pytest.fixture(scope="module")
 def acceptance_configs() -> Iterator[Path]:
-    """Starts the emulator and renders every config template of integration_tests/acceptance/."""
-    with running_emulator(small_workspace(), token=TOKEN) as server:
+    """Starts the emulator and renders every config template of integration_tests/acceptance/.
+
+    The suite reads in this process, where the connector cannot see the catalog's streams and
+    reads companies and company_segments each from a scroll of its own: the second waits for the
+    first to expire. The emulator's scroll expires after 2 s here (Intercom: about a minute),
+    and the connector waits that long (SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS)."""
+    with pytest.MonkeyPatch.context() as patch, running_emulator(small_workspace(), token=TOKEN, scroll_ttl=SCROLL_EXPIRY) as server:
+        patch.setenv("SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS", str(SCROLL_EXPIRY))
         GENERATED_DIR.mkdir(parents=True, exist_ok=True)
         try:
             for template in TEMPLATES_DIR.glob("*.json"):

@@ -1,16 +1,48 @@
 #!/usr/bin/env python3
-"""Runs every test: `python3 tools/test.py [pytest arguments]`. Sets up .venv on first use."""
+"""Runs every test: `python3 tools/test.py [pytest arguments]`. Sets up .venv on first use.
+
+The tests run in parallel (pytest-xdist): twice as many worker processes as CPUs, because many
+end-to-end tests spend their time waiting (for a retry, a rate-limit window, an expiring scroll).
+`-n`/`--dist` given here override that (`-n 0`: every test in this process, one after another);
+`SOURCE_INTERCOM_TEST_WORKERS=N` sets the number of workers.
+"""
 
 import os
 import sys
 from pathlib import Path
+from typing import List, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bootstrap import ROOT, reexec_in_venv  # noqa: E402
+
+WORKERS_PER_CPU = 2
+
+
+def chooses_its_own(args: Sequence[str]) -> bool:
+    """Whether the arguments set xdist's workers or distribution, or turn xdist off."""
+    for index, arg in enumerate(args):
+        if arg in ("-n", "--numprocesses", "--dist") or arg.startswith(("--numprocesses=", "--dist=")):
+            return True
+        value = arg[2:].lstrip("=")
+        if arg.startswith("-n") and (value in ("auto", "logical") or value.isdigit()):
+            return True
+        if arg == "-pno:xdist" or (arg == "-p" and args[index + 1:index + 2] == ["no:xdist"]):
+            return True
+    return False
+
+
+def parallel_args(args: Sequence[str]) -> List[str]:
+    """xdist's options, unless the arguments choose their own."""
+    if chooses_its_own(args):
+        return []
+    workers = os.environ.get("SOURCE_INTERCOM_TEST_WORKERS") or str(WORKERS_PER_CPU * (os.cpu_count() or 1))
+    return ["-n", workers]
+
 
 if __name__ == "__main__":
     reexec_in_venv(__file__)
     import pytest
 
     os.chdir(ROOT)
-    sys.exit(pytest.main(["-p", "no:cacheprovider", *sys.argv[1:]]))
+    arguments = sys.argv[1:]
+    sys.exit(pytest.main(["-p", "no:cacheprovider", *parallel_args(arguments), *arguments]))

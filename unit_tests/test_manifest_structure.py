@@ -3,6 +3,7 @@ must declare for the connector's Python components and both runtimes to work."""
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ import schemas  # noqa: E402  (tools/schemas.py)
 @pytest.fixture(scope="module")
 def manifest() -> Dict[str, Any]:
     """The manifest with its $refs resolved."""
-    return ManifestReferenceResolver().preprocess_manifest(load_manifest())
+    return ManifestReferenceResolver().preprocess_manifest(copy.deepcopy(dict(load_manifest())))
 
 
 def test_manifest_schemas_equal_the_schema_files() -> None:
