@@ -10,6 +10,7 @@ CDK upgrade, read the CDK's new code, adapt the code named in `why`, then the ch
 from __future__ import annotations
 
 import ast
+import datetime
 import inspect
 import logging
 import re
@@ -21,6 +22,7 @@ from typing import Any, Callable, Iterable, List, Mapping, Optional
 from unittest import mock
 
 import pytest
+import requests
 from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
 from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
@@ -28,15 +30,21 @@ from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor imp
     ConcurrentCursorFactory,
     ConcurrentPerPartitionCursor,
 )
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
+from airbyte_cdk.sources.declarative.extractors.record_selector import RecordSelector
 from airbyte_cdk.sources.declarative.partition_routers.list_partition_router import ListPartitionRouter
 from airbyte_cdk.sources.message import InMemoryMessageRepository
+from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
 from airbyte_cdk.sources.streams.concurrent.cursor import CursorField
 from airbyte_cdk.sources.streams.concurrent.state_converters.datetime_stream_state_converter import (
     EpochValueConcurrentStreamStateConverter,
 )
+from airbyte_cdk.sources.streams.http.exceptions import UserDefinedBackoffException
+from airbyte_cdk.sources.streams.http.rate_limiting import user_defined_backoff_handler
 from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 
 import source_intercom.components  # noqa: F401  (lowers DEFAULT_MAX_PARTITIONS_NUMBER on import)
+from source_intercom.components import RATE_LIMIT_WINDOW, RetryLogWording, cap_request_rate
 
 LOCK = Path(__file__).resolve().parent.parent / "requirements" / "lock.txt"
 
@@ -122,6 +130,53 @@ def components_partition_limit_lies_between_in_flight_and_cdk_default() -> None:
     assert ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE < lowered < cdk_default
 
 
+def fair_share_cap_lowers_the_calls_the_budget_admits_per_window() -> None:
+    policy = FixedWindowCallRatePolicy(
+        next_reset_ts=datetime.datetime.now() + RATE_LIMIT_WINDOW, period=RATE_LIMIT_WINDOW, call_limit=1666, matchers=[]
+    )
+    budget = HttpAPIBudget(policies=[policy])
+    cap_request_rate(budget, 60)  # 60 a minute: 10 per 10-second window
+    request = requests.Request("GET", "https://api.intercom.io/admins").prepare()
+    for _ in range(10):
+        budget.acquire_call(request, block=False)
+    with pytest.raises(CallRateLimitHit):
+        budget.acquire_call(request, block=False)
+
+
+def cdk_words_a_user_defined_backoff_as_the_retry_log_filter_expects() -> None:
+    response = requests.Response()
+    response.status_code = 500
+    request = requests.Request("GET", "https://api.intercom.io/contacts").prepare()
+    attempts: List[int] = []
+
+    @user_defined_backoff_handler(max_tries=2)
+    def send() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise UserDefinedBackoffException(backoff=-0.99, request=request, response=response)
+
+    logged: List[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    cdk_logger = logging.getLogger("airbyte")
+    cdk_logger.addHandler(handler)
+    try:
+        with mock.patch("time.sleep"):
+            send()
+    finally:
+        cdk_logger.removeHandler(handler)
+    messages = [str(record.msg) for record in logged]
+    assert any(RetryLogWording.CDK_WORDING.match(message) for message in messages), messages
+
+
+def record_filters_are_called_as_cursor_in_slice_filter_is_written() -> None:
+    own = ["self", "records", "stream_state", "stream_slice", "next_page_token"]
+    assert list(inspect.signature(RecordFilter.filter_records).parameters) == own
+    assert "self.record_filter.filter_records(" in inspect.getsource(RecordSelector._filter)
+    selector = ["self", "all_data", "stream_state", "records_schema", "stream_slice", "next_page_token"]
+    assert list(inspect.signature(RecordSelector.filter_and_transform).parameters) == selector
+
+
 RELIED_ON: List[ReliedOn] = [
     ReliedOn(
         what="ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER",
@@ -140,6 +195,24 @@ RELIED_ON: List[ReliedOn] = [
         check=components_partition_limit_lies_between_in_flight_and_cdk_default,
         why="above DEFAULT_MAX_QUEUE_SIZE, or the CDK drops the cursor of a partition in flight (KeyError on "
         "close, says its docstring); below the CDK's own default, or lowering it saves nothing.",
+    ),
+    ReliedOn(
+        what="HttpAPIBudget._policies, FixedWindowCallRatePolicy._call_limit and _offset",
+        check=fair_share_cap_lowers_the_calls_the_budget_admits_per_window,
+        why="components.cap_request_rate lowers the 10-second window's call limit of the budget the CDK builds from "
+        "the manifest's api_budget to max_requests_per_minute / 6; no public setter exists.",
+    ),
+    ReliedOn(
+        what="user_defined_backoff_handler's retry log line",
+        check=cdk_words_a_user_defined_backoff_as_the_retry_log_filter_expects,
+        why="components.RetryLogWording recognises the CDK's 'Rate limit exceeded (HTTP 500)' line by its wording and "
+        "says what really happened instead; a new wording would bring the misleading line back.",
+    ),
+    ReliedOn(
+        what="RecordFilter.filter_records and RecordSelector.filter_and_transform signatures",
+        check=record_filters_are_called_as_cursor_in_slice_filter_is_written,
+        why="components.CursorInSliceFilter overrides filter_records (called by the selector with these keywords) and "
+        "SharedReading passes each page of a shared reading through filter_and_transform positionally.",
     ),
 ]
 
