@@ -1128,6 +1128,39 @@ _POOLS: Dict[Tuple[str, int], concurrent.futures.ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+DETAIL_PAGES_AHEAD = 4
+
+
+def pages_with_details(
+    pages: Iterable[List[Mapping[str, Any]]],
+    incomplete: Callable[[Mapping[str, Any]], bool],
+    complete: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+    pool: concurrent.futures.Executor,
+) -> Iterator[List[Mapping[str, Any]]]:
+    """Each page of records, in order, the incomplete ones completed (by ``complete``, in the
+    pool) before the page goes on; complete records cost nothing. The details of the next
+    ``DETAIL_PAGES_AHEAD`` pages are fetched while a page waits for its own, so that a page's
+    slowest detail does not hold the whole reading."""
+    ahead: Deque[List[Any]] = collections.deque()
+    try:
+        for records in pages:
+            ahead.append([pool.submit(complete, record) if incomplete(record) else record for record in records])
+            if len(ahead) > DETAIL_PAGES_AHEAD:
+                yield _completed(ahead.popleft())
+        while ahead:
+            yield _completed(ahead.popleft())
+    finally:
+        for page in ahead:
+            for item in page:
+                if isinstance(item, concurrent.futures.Future):
+                    item.cancel()
+
+
+def _completed(page: List[Any]) -> List[Mapping[str, Any]]:
+    """A page whose items are records or futures of records, with every future's record."""
+    return [item.result() if isinstance(item, concurrent.futures.Future) else item for item in page]
+
+
 def reading_pool(kind: str, workers: int) -> concurrent.futures.ThreadPoolExecutor:
     """The threads of this process's readings, by kind: ``windows`` read search windows and list
     pages, ``details`` a contact's lists or a ticket's parts (num_workers each; the CDK's own
@@ -1229,12 +1262,7 @@ class SharedReadingRetriever(Retriever):
     def _with_details(
         self, pages: Iterator[List[Mapping[str, Any]]], incomplete: Callable[[Mapping[str, Any]], bool], complete: Callable[[Mapping[str, Any]], Mapping[str, Any]]
     ) -> Iterator[List[Mapping[str, Any]]]:
-        """Each page of records, the incomplete ones completed (by ``complete``, in the pool) before
-        the page goes on; complete records cost nothing."""
-        pool = self._pool("details")
-        for records in pages:
-            pending = {index: pool.submit(complete, record) for index, record in enumerate(records) if incomplete(record)}
-            yield [pending[index].result() if index in pending else record for index, record in enumerate(records)]
+        return pages_with_details(pages, incomplete, complete, self._pool("details"))
 
     # ---- the scroll
     def _scroll_page(self, scroll_param: Optional[str]) -> ScrollAnswer:

@@ -9,9 +9,9 @@ import concurrent.futures
 import random
 import threading
 import time
-from typing import List, Mapping, Tuple
+from typing import Iterator, List, Mapping, Tuple
 
-from source_intercom.components import PagesReader, SearchPage, SearchReader
+from source_intercom.components import DETAIL_PAGES_AHEAD, PagesReader, SearchPage, SearchReader, pages_with_details
 
 DAY = 86_400
 
@@ -74,3 +74,34 @@ def test_activity_log_pages_are_fetched_at_most_pages_in_memory_ahead_of_the_str
             time.sleep(0.002)
     assert pages == list(range(1, 301))  # every page once, in order
     assert held.most <= PagesReader.pages_in_memory, held.most
+
+
+def test_details_of_later_pages_are_fetched_while_a_page_waits_and_pages_stay_in_order() -> None:
+    # The first page's detail answers only once the details of the next pages have been asked
+    # for: read one page at a time, the reading would wait for it (here: 5 s, then "late").
+    later_asked = threading.Event()
+    asked: List[int] = []
+    held = PagesHeld()
+
+    def complete(record: Mapping[str, int]) -> Mapping[str, object]:
+        asked.append(record["id"])
+        if record["id"] == 0:
+            return {**record, "late": not later_asked.wait(5)}
+        if len(asked) > DETAIL_PAGES_AHEAD:
+            later_asked.set()
+        return {**record, "late": False}
+
+    def pages() -> Iterator[List[Mapping[str, int]]]:
+        for page in range(20):
+            held.ask()
+            yield [{"id": page * 10 + i} for i in range(3)]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        out = []
+        for records in pages_with_details(pages(), lambda record: record["id"] % 10 == 0, complete, pool):
+            held.hand_on()
+            out.append(records)
+    assert [record["id"] for page in out for record in page] == [page * 10 + i for page in range(20) for i in range(3)]
+    assert not any(record.get("late") for page in out for record in page)
+    assert all("late" not in record for page in out for record in page if record["id"] % 10), "complete records untouched"
+    assert held.most <= DETAIL_PAGES_AHEAD + 1, held.most
