@@ -26,6 +26,7 @@ from airbyte_cdk.models import (
 )
 
 from source_intercom.components import describe_config_problems
+from source_intercom.heap import keep_heap_compact
 from source_intercom.source import SourceIntercom, load_manifest
 
 
@@ -75,6 +76,8 @@ def build_source(args: List[str]) -> SourceIntercom:
 
 def run(args: Optional[List[str]] = None) -> None:
     args = sys.argv[1:] if args is None else args
+    if args[:1] == ["read"]:
+        keep_heap_compact()
     launch(build_source(args), args)
 
 

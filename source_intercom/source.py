@@ -15,6 +15,7 @@ from airbyte_cdk.utils.yaml_loader import safe_load_yaml
 from source_intercom import components
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
+RECORDS_WAITING_FOR_STDOUT = 1_000
 
 # The manifest names its custom classes the way the Airbyte platform loads them in manifest-only
 # mode (`source_declarative_manifest.components.X`); the package serves the same module there.
@@ -42,6 +43,11 @@ class SourceIntercom(ConcurrentDeclarativeSource):
             source_config=copy.deepcopy(dict(load_manifest())),  # the CDK resolves it in place
             config_path=config_path,
         )
+        # The CDK's queue from its workers to the main thread, which writes each record to stdout,
+        # holds up to 10,000 items. When the main thread is the slower side (a fast network), it
+        # fills with records: 10,000 contacts hold about 100 MB. A shorter queue keeps the main
+        # thread as busy and the workers wait sooner (the CDK's main thread never blocks on it).
+        self._concurrent_source._queue.maxsize = RECORDS_WAITING_FOR_STDOUT
 
     @classmethod
     def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:

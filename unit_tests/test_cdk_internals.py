@@ -34,6 +34,8 @@ from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilte
 from airbyte_cdk.sources.declarative.extractors.record_selector import RecordSelector
 from airbyte_cdk.sources.declarative.partition_routers.list_partition_router import ListPartitionRouter
 from airbyte_cdk.sources.message import InMemoryMessageRepository
+from airbyte_cdk.sources.message.concurrent_repository import ConcurrentMessageRepository
+from airbyte_cdk.sources.streams.concurrent.partition_reader import PartitionReader
 from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
 from airbyte_cdk.sources.streams.concurrent.cursor import CursorField
 from airbyte_cdk.sources.streams.concurrent.state_converters.datetime_stream_state_converter import (
@@ -45,6 +47,7 @@ from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 
 import source_intercom.components  # noqa: F401  (lowers DEFAULT_MAX_PARTITIONS_NUMBER on import)
 from source_intercom.components import RATE_LIMIT_WINDOW, RetryLogWording, cap_request_rate
+from source_intercom.source import RECORDS_WAITING_FOR_STDOUT, SourceIntercom
 
 LOCK = Path(__file__).resolve().parent.parent / "requirements" / "lock.txt"
 
@@ -177,6 +180,16 @@ def record_filters_are_called_as_cursor_in_slice_filter_is_written() -> None:
     assert list(inspect.signature(RecordSelector.filter_and_transform).parameters) == selector
 
 
+def the_queue_the_workers_fill_is_the_one_source_intercom_shortens() -> None:
+    source = SourceIntercom()
+    queue = source._concurrent_source._queue  # built in ConcurrentDeclarativeSource.__init__, unreachable otherwise
+    assert queue.maxsize == RECORDS_WAITING_FOR_STDOUT
+    repository = source._constructor._message_repository  # the workers' messages go to the same queue
+    assert isinstance(repository, ConcurrentMessageRepository) and repository._queue is queue
+    read = inspect.getsource(ConcurrentSource.read)  # its partition readers put each record on that queue
+    assert re.search(r"PartitionReader\(\s*self\._queue", read) and "self._queue.put(record)" in inspect.getsource(PartitionReader.process_partition)
+
+
 RELIED_ON: List[ReliedOn] = [
     ReliedOn(
         what="ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER",
@@ -213,6 +226,12 @@ RELIED_ON: List[ReliedOn] = [
         check=record_filters_are_called_as_cursor_in_slice_filter_is_written,
         why="components.CursorInSliceFilter overrides filter_records (called by the selector with these keywords) and "
         "SharedReading passes each page of a shared reading through filter_and_transform positionally.",
+    ),
+    ReliedOn(
+        what="ConcurrentDeclarativeSource._concurrent_source._queue",
+        check=the_queue_the_workers_fill_is_the_one_source_intercom_shortens,
+        why="source.SourceIntercom lowers the maxsize of the queue between the CDK's workers and its main thread from "
+        "10,000 to RECORDS_WAITING_FOR_STDOUT (memory when stdout is the slower side); the CDK creates it with no option.",
     ),
 ]
 
