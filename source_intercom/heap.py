@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import threading
 from typing import Optional
 
@@ -19,17 +18,14 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter
 ARENAS = 2
 TRIM_EVERY_SECONDS = 2.0
 
-logger = logging.getLogger("airbyte")
-
 
 def _glibc() -> Optional[ctypes.CDLL]:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.gnu_get_libc_version  # only glibc has it
-        libc.malloc_trim
-        return libc
-    except (OSError, AttributeError):
+    except OSError:
         return None
+    glibc = all(hasattr(libc, name) for name in ("gnu_get_libc_version", "malloc_trim", "mallopt"))
+    return libc if glibc else None
 
 
 def _trim_forever(libc: ctypes.CDLL, stop: threading.Event) -> None:
