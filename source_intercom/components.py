@@ -275,7 +275,8 @@ class IntercomBackoffStrategy(BackoffStrategy):
     for the companies scroll, which must know whether an answer may have been lost.
 
     Built with every requester, it also applies the config's fair-share cap to the source's call
-    budget (``cap_request_rate``): the CDK hands the budget to custom components.
+    budget (``cap_request_rate``) and makes the budget ignore the headers of answers from a window
+    that has ended (``ignore_headers_of_ended_windows``): the CDK hands the budget to custom components.
     """
 
     parameters: InitVar[Mapping[str, Any]]
@@ -287,6 +288,7 @@ class IntercomBackoffStrategy(BackoffStrategy):
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._random = random.Random()
         cap_request_rate(self.api_budget, (self.config or {}).get("max_requests_per_minute"))
+        ignore_headers_of_ended_windows(self.api_budget)
 
     def backoff_time(
         self, response_or_exception: Optional[Union[requests.Response, requests.RequestException]], attempt_count: int
@@ -317,6 +319,27 @@ def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
         if isinstance(policy, FixedWindowCallRatePolicy) and policy._offset == RATE_LIMIT_WINDOW:
             policy._call_limit = min(policy._call_limit, per_window)
     api_budget.intercom_cap_per_minute = per_minute
+
+
+def ignore_headers_of_ended_windows(api_budget: Any) -> None:
+    """Makes the budget skip the rate-limit headers of an answer whose window has already ended.
+
+    With dozens of requests in flight, answers served just before a window ends arrive after the
+    budget has moved to the next one. The CDK's budget then takes their ``X-RateLimit-Reset`` (the
+    ended window's end) as the current window's end, starts yet another window at once, and lets
+    a full window of calls through while Intercom still counts the current one: 429s. Idempotent."""
+    if api_budget is None or getattr(api_budget, "intercom_ignores_ended_windows", False):
+        return
+    update_from_response = api_budget.update_from_response
+
+    def update_from_current_window(request: Any, response: Any) -> None:
+        reset = api_budget.get_reset_ts_from_response(response) if isinstance(response, requests.Response) else None
+        if reset is not None and reset <= datetime.datetime.now():
+            return
+        update_from_response(request, response)
+
+    api_budget.update_from_response = update_from_current_window
+    api_budget.intercom_ignores_ended_windows = True
 
 
 class RetryLogWording(logging.Filter):

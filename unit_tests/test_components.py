@@ -197,3 +197,36 @@ def test_the_fair_share_cap_lowers_the_calls_of_each_10_second_window() -> None:
     cap_request_rate(uncapped, None)
     assert capped._policies[0]._call_limit == 166  # 996 a minute: never more than the cap
     assert uncapped._policies[0]._call_limit == 1666  # no cap: the headers alone decide
+
+
+def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
+    import datetime
+    import math
+    import time
+
+    import pytest
+    import requests
+    from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
+
+    from source_intercom.components import ignore_headers_of_ended_windows
+
+    # Intercom's window ends at a whole second (X-RateLimit-Reset); the budget knows it.
+    ends = math.ceil(time.time()) + 1
+    window = FixedWindowCallRatePolicy(
+        next_reset_ts=datetime.datetime.fromtimestamp(ends), period=datetime.timedelta(seconds=10), call_limit=10, matchers=[]
+    )
+    budget = HttpAPIBudget(policies=[window], ratelimit_reset_header="X-RateLimit-Reset", ratelimit_remaining_header="X-RateLimit-Remaining")
+    ignore_headers_of_ended_windows(budget)
+    ignore_headers_of_ended_windows(budget)  # every requester applies it: once is what counts
+    request = requests.Request("GET", "https://api.intercom.io/admins").prepare()
+    for _ in range(10):
+        budget.acquire_call(request, block=False)
+    time.sleep(max(0.0, ends - time.time()) + 0.05)
+    for _ in range(10):  # the next window's calls
+        budget.acquire_call(request, block=False)
+    # An answer served in the ended window arrives now, with that window's headers.
+    late = requests.Response()
+    late.status_code, late.headers["X-RateLimit-Reset"], late.headers["X-RateLimit-Remaining"] = 200, str(ends), "1"
+    budget.update_from_response(request, late)
+    with pytest.raises(CallRateLimitHit):  # an 11th call in Intercom's current window would be a 429
+        budget.acquire_call(request, block=False)
