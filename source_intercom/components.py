@@ -42,7 +42,7 @@ from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigr
 from airbyte_cdk.sources.declarative.requesters.requester import Requester
 from airbyte_cdk.sources.declarative.retrievers.retriever import Retriever
 from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
-from airbyte_cdk.sources.streams.call_rate import FixedWindowCallRatePolicy
+from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy
 from airbyte_cdk.sources.streams.core import StreamData
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -309,16 +309,56 @@ RATE_LIMIT_WINDOW = datetime.timedelta(seconds=10)
 
 
 def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
-    """Lowers the budget's calls per 10-second window (Intercom's window, which the budget follows
-    from the X-RateLimit-Reset header) to ``per_minute`` / 6: a fair-share cap that the headers can
-    only lower further. Idempotent; nothing to do without a cap."""
+    """A fair-share cap of ``per_minute`` calls in any 60 seconds. The budget's calls per
+    10-second window (Intercom's window, which the budget follows from the X-RateLimit-Reset
+    header) go down to ``per_minute`` / 6, which spreads the calls over the minute and which the
+    headers can only lower further; and a call is sent only when the 60 seconds before it hold
+    fewer than ``per_minute`` (without that, 60 s that straddle 7 windows could hold 7/6 of the
+    cap). Idempotent; nothing to do without a cap."""
     if not per_minute or api_budget is None or getattr(api_budget, "intercom_cap_per_minute", None) == per_minute:
         return
     per_window = max(1, int(per_minute) * RATE_LIMIT_WINDOW.seconds // 60)
     for policy in getattr(api_budget, "_policies", []):
         if isinstance(policy, FixedWindowCallRatePolicy) and policy._offset == RATE_LIMIT_WINDOW:
             policy._call_limit = min(policy._call_limit, per_window)
+    minute = SlidingMinute(int(per_minute))
+    acquire_call = api_budget.acquire_call
+
+    def acquire_call_within_the_minute(request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        while True:
+            acquire_call(request, block=block, timeout=timeout)  # a call of the current window
+            wait = minute.take()
+            if wait <= 0:
+                return
+            # No room in the last 60 s: the window's call goes unused (it is never sent), and
+            # another is asked for once there is room.
+            if not block:
+                raise CallRateLimitHit(error="The fair-share cap (max_requests_per_minute) is reached", item=request, weight=1,
+                                       rate=f"{per_minute} per minute", time_to_wait=datetime.timedelta(seconds=wait))
+            time.sleep(wait)
+
+    api_budget.acquire_call = acquire_call_within_the_minute
     api_budget.intercom_cap_per_minute = per_minute
+
+
+class SlidingMinute:
+    """Admits at most ``limit`` calls in any 60 seconds."""
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit, self._clock = limit, clock
+        self._admitted: Deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """Admits a call now and returns 0, or returns the seconds until one can be admitted."""
+        with self._lock:
+            now = self._clock()
+            while self._admitted and now - self._admitted[0] >= 60:
+                self._admitted.popleft()
+            if len(self._admitted) < self._limit:
+                self._admitted.append(now)
+                return 0.0
+            return max(0.001, 60 - (now - self._admitted[0]))
 
 
 def ignore_headers_of_ended_windows(api_budget: Any) -> None:

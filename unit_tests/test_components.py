@@ -230,3 +230,23 @@ def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
     budget.update_from_response(request, late)
     with pytest.raises(CallRateLimitHit):  # an 11th call in Intercom's current window would be a 429
         budget.acquire_call(request, block=False)
+
+
+def test_the_fair_share_cap_holds_in_any_60_seconds_not_only_in_each_minute_of_windows() -> None:
+    from source_intercom.components import SlidingMinute
+
+    now = [0.0]
+    minute = SlidingMinute(1000, clock=lambda: now[0])
+    admitted: list = []
+    # Calls as the 10-second windows would let them through at 1,000 a minute: 166 at the end of
+    # one window and 166 at the start of each of the next six (7 windows within 60 s).
+    starts = [9.0] + [10.0 * window for window in range(1, 7)]
+    for start in starts:
+        now[0] = start
+        for _ in range(166):
+            while minute.take() > 0:
+                now[0] += 0.5
+            admitted.append(now[0])
+    most_in_60_s = max(sum(1 for t in admitted if first <= t < first + 60) for first in admitted)
+    assert most_in_60_s == 1000
+    assert len(admitted) == 7 * 166  # every call admitted, the last ones later
