@@ -275,8 +275,8 @@ class IntercomBackoffStrategy(BackoffStrategy):
     for the companies scroll, which must know whether an answer may have been lost.
 
     Built with every requester, it also applies the config's fair-share cap to the source's call
-    budget (``cap_request_rate``) and makes the budget ignore the headers of answers from a window
-    that has ended (``ignore_headers_of_ended_windows``): the CDK hands the budget to custom components.
+    budget (``cap_request_rate``) and keeps the budget's windows in step with Intercom's
+    (``keep_to_intercoms_windows``): the CDK hands the budget to custom components.
     """
 
     parameters: InitVar[Mapping[str, Any]]
@@ -287,8 +287,8 @@ class IntercomBackoffStrategy(BackoffStrategy):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._random = random.Random()
+        keep_to_intercoms_windows(self.api_budget)  # first: the fair-share cap's calls go through it
         cap_request_rate(self.api_budget, (self.config or {}).get("max_requests_per_minute"))
-        ignore_headers_of_ended_windows(self.api_budget)
 
     def backoff_time(
         self, response_or_exception: Optional[Union[requests.Response, requests.RequestException]], attempt_count: int
@@ -361,16 +361,24 @@ class SlidingMinute:
             return max(0.001, 60 - (now - self._admitted[0]))
 
 
-def ignore_headers_of_ended_windows(api_budget: Any) -> None:
-    """Makes the budget skip the rate-limit headers of an answer whose window has already ended.
+WINDOW_GUARD = datetime.timedelta(seconds=0.5)
 
-    With dozens of requests in flight, answers served just before a window ends arrive after the
-    budget has moved to the next one. The CDK's budget then takes their ``X-RateLimit-Reset`` (the
-    ended window's end) as the current window's end, starts yet another window at once, and lets
-    a full window of calls through while Intercom still counts the current one: 429s. Idempotent."""
-    if api_budget is None or getattr(api_budget, "intercom_ignores_ended_windows", False):
+
+def keep_to_intercoms_windows(api_budget: Any) -> None:
+    """Keeps the budget's 10-second windows in step with Intercom's, in two ways. Idempotent.
+
+    - Headers of an answer whose window has ended are skipped. With dozens of requests in
+      flight, answers served just before a window ends arrive after the budget has moved on; the
+      CDK's budget would take their ``X-RateLimit-Reset`` as the current window's end, start yet
+      another window at once and let a full window of calls through: 429s.
+    - No call starts in the last ``WINDOW_GUARD`` of a window: it waits for the next one. A call
+      the budget counts in one window but Intercom receives in the next would go over the next
+      window's limit. When the rate limit binds, a window's calls are used up well before its
+      end, so the guard costs no calls."""
+    if api_budget is None or getattr(api_budget, "intercom_keeps_to_windows", False):
         return
-    update_from_response = api_budget.update_from_response
+    update_from_response, acquire_call = api_budget.update_from_response, api_budget.acquire_call
+    windows = [p for p in getattr(api_budget, "_policies", []) if isinstance(p, FixedWindowCallRatePolicy) and p._offset == RATE_LIMIT_WINDOW]
 
     def update_from_current_window(request: Any, response: Any) -> None:
         reset = api_budget.get_reset_ts_from_response(response) if isinstance(response, requests.Response) else None
@@ -378,8 +386,19 @@ def ignore_headers_of_ended_windows(api_budget: Any) -> None:
             return
         update_from_response(request, response)
 
+    def acquire_call_before_the_window_ends(request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        for window in windows:
+            left = window._next_reset_ts - datetime.datetime.now()
+            if datetime.timedelta(0) < left < WINDOW_GUARD:
+                if not block:
+                    raise CallRateLimitHit(error="Intercom's rate-limit window is about to end", item=request, weight=1,
+                                           rate=f"{window._call_limit} per {RATE_LIMIT_WINDOW}", time_to_wait=left)
+                time.sleep(left.total_seconds() + 0.001)
+        acquire_call(request, block=block, timeout=timeout)
+
     api_budget.update_from_response = update_from_current_window
-    api_budget.intercom_ignores_ended_windows = True
+    api_budget.acquire_call = acquire_call_before_the_window_ends
+    api_budget.intercom_keeps_to_windows = True
 
 
 class RetryLogWording(logging.Filter):

@@ -210,10 +210,11 @@ RELIED_ON: List[ReliedOn] = [
         "close, says its docstring); below the CDK's own default, or lowering it saves nothing.",
     ),
     ReliedOn(
-        what="HttpAPIBudget._policies, FixedWindowCallRatePolicy._call_limit and _offset",
+        what="HttpAPIBudget._policies, FixedWindowCallRatePolicy._call_limit, _offset and _next_reset_ts",
         check=fair_share_cap_lowers_the_calls_the_budget_admits_per_window,
         why="components.cap_request_rate lowers the 10-second window's call limit of the budget the CDK builds from "
-        "the manifest's api_budget to max_requests_per_minute / 6; no public setter exists.",
+        "the manifest's api_budget to max_requests_per_minute / 6, and components.keep_to_intercoms_windows reads the "
+        "window's end (test_components checks both by behaviour); no public setter or getter exists.",
     ),
     ReliedOn(
         what="user_defined_backoff_handler's retry log line",

@@ -208,7 +208,7 @@ def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
     import requests
     from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
 
-    from source_intercom.components import ignore_headers_of_ended_windows
+    from source_intercom.components import keep_to_intercoms_windows
 
     # Intercom's window ends at a whole second (X-RateLimit-Reset); the budget knows it.
     ends = math.ceil(time.time()) + 1
@@ -216,8 +216,8 @@ def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
         next_reset_ts=datetime.datetime.fromtimestamp(ends), period=datetime.timedelta(seconds=10), call_limit=10, matchers=[]
     )
     budget = HttpAPIBudget(policies=[window], ratelimit_reset_header="X-RateLimit-Reset", ratelimit_remaining_header="X-RateLimit-Remaining")
-    ignore_headers_of_ended_windows(budget)
-    ignore_headers_of_ended_windows(budget)  # every requester applies it: once is what counts
+    keep_to_intercoms_windows(budget)
+    keep_to_intercoms_windows(budget)  # every requester applies it: once is what counts
     request = requests.Request("GET", "https://api.intercom.io/admins").prepare()
     for _ in range(10):
         budget.acquire_call(request, block=False)
@@ -250,3 +250,24 @@ def test_the_fair_share_cap_holds_in_any_60_seconds_not_only_in_each_minute_of_w
     most_in_60_s = max(sum(1 for t in admitted if first <= t < first + 60) for first in admitted)
     assert most_in_60_s == 1000
     assert len(admitted) == 7 * 166  # every call admitted, the last ones later
+
+
+def test_no_call_starts_in_the_last_moment_of_a_window() -> None:
+    import datetime
+
+    import pytest
+    import requests
+    from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
+
+    from source_intercom.components import WINDOW_GUARD, keep_to_intercoms_windows
+
+    ends = datetime.datetime.now() + WINDOW_GUARD / 2
+    window = FixedWindowCallRatePolicy(next_reset_ts=ends, period=datetime.timedelta(seconds=10), call_limit=10, matchers=[])
+    budget = HttpAPIBudget(policies=[window])
+    keep_to_intercoms_windows(budget)
+    request = requests.Request("GET", "https://api.intercom.io/admins").prepare()
+    with pytest.raises(CallRateLimitHit):  # counted in this window, it could reach Intercom in the next
+        budget.acquire_call(request, block=False)
+    budget.acquire_call(request)  # waits for the next window
+    assert datetime.datetime.now() >= ends
+    assert window._calls_num == 1 and window._next_reset_ts > ends  # the call counts in the next window
