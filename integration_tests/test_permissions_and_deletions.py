@@ -102,3 +102,37 @@ def test_every_stream_has_a_permission_in_the_docs() -> None:
         row = next((line for line in table.splitlines() if line.startswith(f"| `{stream}` |")), None)
         assert row is not None, f"{stream} is not in the docs' streams table"
         assert row.rstrip(" |").rsplit("|", 1)[-1].strip(), f"{stream}: no permission in the docs' streams table"
+
+
+def test_a_full_refresh_of_company_segments_sees_memberships_changed_without_a_company_update(workspace: Workspace) -> None:
+    # Intercom's segments are rules: a company can leave or join one while its updated_at stays.
+    with running_emulator(workspace, token="tok-rules") as server:
+        first = read(server, ["company_segments"])
+        changed = workspace.change_company_segments_silently(count=5, seed=3)
+        second = read(server, ["company_segments"])
+    assert first.returncode == 0 and second.returncode == 0, (first.errors, second.errors)
+    before, after = first.key_set("company_segments"), second.key_set("company_segments")
+    assert after == workspace.expected_ids("company_segments", START_TS) != before
+    moved = {key for key in before ^ after}
+    assert moved and {company_id for company_id, _ in moved} <= set(changed)
+    # Every row of the second read is its company's current membership, with the company's updated_at.
+    companies = {company.id: company.updated_at for company in workspace.companies}
+    assert all(row["company_updated_at"] == companies[row["company_id"]] for row in second.records["company_segments"])
+
+
+def test_a_contact_deleted_between_the_search_and_its_lists_keeps_the_lists_the_search_gave(workspace: Workspace) -> None:
+    victim = next(contact for contact in workspace.contacts if len(contact.tag_indexes) > 10)
+    with running_emulator(workspace, token="tok-gone") as server:
+        def delete_before_its_tags_are_read(request: Any) -> None:
+            if request.path == f"/contacts/{victim.id}/tags":
+                workspace.contact_by_id.pop(victim.id, None)  # the list endpoints answer 404 User Not Found
+
+        server.on_request(delete_before_its_tags_are_read)
+        run = read(server, ["contacts", "contact_tags"])
+    assert run.returncode == 0 and not run.errors, run.errors
+    assert run.key_set("contacts") == workspace.expected_ids("contacts", START_TS)
+    gone = next(record for record in run.records["contacts"] if record["id"] == victim.id)
+    assert gone["tags"]["has_more"] is True and len(gone["tags"]["data"]) == 10  # as the search gave it
+    assert any(f"Contact {victim.id} was deleted after the search listed it" in line for line in run.logs())
+    others = [record for record in run.records["contacts"] if record["id"] != victim.id]
+    assert not any(record["tags"].get("has_more") for record in others)
