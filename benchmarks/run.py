@@ -17,6 +17,7 @@ Run by hand; it is not part of the test suite (benchmarks/conftest.py keeps pyte
 from __future__ import annotations
 
 import argparse
+import bisect
 import dataclasses
 import hashlib
 import importlib.metadata
@@ -43,7 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes  # noqa: E402
 from intercom_emulator.data import PRESETS  # noqa: E402
-from integration_tests.harness import catalog_for  # noqa: E402  (the tests' catalog: incremental where supported)
+from integration_tests.harness import catalog_for, record_key  # noqa: E402  (the tests' catalog and record keys)
+from integration_tests.request_budget import fewest_requests  # noqa: E402
+from source_intercom.stream_facts import stream_facts  # noqa: E402
 
 TOKEN = "benchmark-token"
 RATE_LIMIT_PER_10S = 1666
@@ -181,10 +184,16 @@ class SyncResult:
     load_average_before: float = 0.0  # 1-minute load average when the sync started
     max_in_flight: int = 0  # emulator: most requests being served at once
     peak_10s_window: int = 0  # emulator: most requests admitted in one aligned 10-second window
+    peak_60s_requests: int = 0  # emulator: most requests that started within any 60 seconds
     by_status: Dict[str, int] = field(default_factory=dict)
     scroll_opens: int = 0  # /companies/scroll requests without scroll_param (new scroll passes)
     scroll_waits: int = 0  # 400 scroll_exists answers (a second scroll was refused)
     search_first_pages: Dict[str, int] = field(default_factory=dict)  # search requests without starting_after
+    detail_requests: Dict[str, int] = field(default_factory=dict)  # a record's details: /contacts/{id}/tags, /tickets/{id}, ...
+    faults_injected: int = 0  # by the emulator (--fault-rates)
+    fewest_requests: Optional[int] = None  # what any connector needs for this sync (full reads only)
+    keys: Dict[str, List[Any]] = field(default_factory=lambda: defaultdict(list))  # record keys of --check streams
+    completeness: Dict[str, Dict[str, int]] = field(default_factory=dict)  # per --check stream, against the ground truth
     errors: List[str] = field(default_factory=list)
     final_state: List[Dict[str, Any]] = field(default_factory=list)
 
@@ -212,7 +221,7 @@ class SyncResult:
         }
 
     def as_dict(self) -> Dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("streams", "final_state")}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("streams", "final_state", "keys")}
         out["streams"] = {name: figures.as_dict() for name, figures in sorted(self.streams.items())}
         out["totals"] = self.totals()
         return out
@@ -222,29 +231,36 @@ def rate(count: float, seconds: Optional[float]) -> Optional[float]:
     return count / seconds if seconds else None
 
 
+def _stream_paths() -> List[Tuple[str, "re.Pattern[str]"]]:
+    """(stream, its request path as a pattern) from the manifest's facts: paths without
+    placeholders first, so /conversations/deleted is not read as /conversations/{id}; a path
+    several streams share (a reading's) goes to the first of them, its parent."""
+    facts = [(name, f.api_path) for name, f in stream_facts().items() if f.api_path]
+    facts.sort(key=lambda fact: "{" in fact[1])
+    return [(name, re.compile(re.sub(r"\\{[^}]*\\}", "[^/]+", re.escape(path)))) for name, path in facts]
+
+
+STREAM_PATHS = _stream_paths()
+# A record's details fetched by a reading: a contact's lists beyond the 10 embedded, a ticket's parts.
+DETAIL_PATH = re.compile(r"/(contacts|tickets)/(?!search$)[^/]+(?:/(tags|companies|notes))?")
+ATTRIBUTE_MODELS = {"company": "company_attributes", "contact": "contact_attributes", "conversation": "conversation_attributes"}
+
+
 def stream_of(request: RequestRecord) -> str:
-    """The stream a request served (parents' reads count for the parent stream)."""
-    parts = [p for p in request.path.split("/") if p]
-    if not parts:
-        return "other"
-    head = parts[0]
-    if parts == ["admins", "activity_logs"]:
-        return "activity_logs"
-    if head in ("admins", "teams", "tags", "segments"):
-        return head
-    if head == "data_attributes":
-        model = (request.query.get("model") or [""])[0]
-        return {"company": "company_attributes", "contact": "contact_attributes"}.get(model, "data_attributes")
-    if head == "companies":
-        return "company_segments" if len(parts) == 3 and parts[2] == "segments" else "companies"
-    if head == "contacts":
-        return "contacts"
-    if head == "conversations":
-        return "conversations" if parts[1:] == ["search"] else "conversation_parts"
-    if head in ("tickets", "ticket_types"):
-        return "tickets"
-    if head == "me":
+    """The stream a request served (parents' reads count for the parent stream, a record's
+    details for the reading's first stream: a contact's lists for contacts, a ticket's parts for
+    tickets)."""
+    path = "/" + request.path.strip("/")
+    if path == "/data_attributes":
+        return ATTRIBUTE_MODELS.get((request.query.get("model") or [""])[0], "other")
+    if path == "/me":
         return "me (check)"
+    for name, pattern in STREAM_PATHS:
+        if pattern.fullmatch(path):
+            return name
+    for prefix, name in (("/contacts/", "contacts"), ("/tickets/", "tickets")):
+        if path.startswith(prefix):
+            return name
     return "other"
 
 
@@ -288,10 +304,16 @@ def attribute_requests(result: SyncResult, requests: Sequence[RequestRecord], wa
                 result.scroll_waits += 1
         if request.path.endswith("/search") and not ((request.body or {}).get("pagination") or {}).get("starting_after"):
             result.search_first_pages[name] = result.search_first_pages.get(name, 0) + 1
+        detail = DETAIL_PATH.fullmatch(request.path)
+        if detail:
+            kind = "/".join(part for part in (detail.group(1), "{id}", detail.group(2)) if part)
+            result.detail_requests[kind] = result.detail_requests.get(kind, 0) + 1
     for name, spans in intervals.items():
         result.streams[name].max_concurrent_requests = max_overlap(spans)
     result.by_status = dict(sorted(statuses.items()))
     result.peak_10s_window = max(windows.values(), default=0)
+    starts = sorted(request.started for request in requests)
+    result.peak_60s_requests = max((bisect.bisect_right(starts, t + 60) - i for i, t in enumerate(starts)), default=0)
 
 
 def machine_busy_cpu_s() -> float:
@@ -363,6 +385,8 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="intercom-bench-"))
         self.server: Optional[EmulatorServer] = None
         self.workspace: Optional[Workspace] = None
+        self.config_start: Optional[int] = None
+        self.catalog_streams: List[str] = []
 
     # -- the emulator -------------------------------------------------------------------
     def sizes(self) -> WorkspaceSizes:
@@ -379,6 +403,11 @@ class Bench:
             token=TOKEN,
             latency=self.args.latency,
             rate_limit_per_10s=None if self.args.no_rate_limit else RATE_LIMIT_PER_10S,
+            fault_rates=parse_fault_rates(self.args.fault_rates),
+            fault_paths=self.args.fault_paths,
+            max_faults_in_a_row=self.args.max_faults_in_a_row,
+            fault_seed=self.args.seed,
+            scroll_ttl=self.args.scroll_expiry,
         ).start()
         say(f"emulator on {self.server.url} (latency {self.args.latency} s, rate limit "
             f"{'off' if self.args.no_rate_limit else f'{RATE_LIMIT_PER_10S} / 10 s'})")
@@ -387,6 +416,7 @@ class Bench:
     def config(self) -> Dict[str, Any]:
         assert self.server is not None and self.workspace is not None
         start = self.workspace.anchor - (self.args.span_days + 1) * 86400
+        self.config_start = start
         config: Dict[str, Any] = {
             "access_token": TOKEN,
             "start_date": datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -394,6 +424,8 @@ class Bench:
         }
         if self.args.num_workers is not None:
             config["num_workers"] = self.args.num_workers
+        if self.args.max_requests_per_minute is not None:
+            config["max_requests_per_minute"] = self.args.max_requests_per_minute
         return config
 
     def write(self, name: str, content: Any) -> str:
@@ -417,7 +449,8 @@ class Bench:
         wall_offset = time.time()
         started = time.monotonic()
         with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 16)
+            env = {**os.environ, "SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS": str(self.args.scroll_expiry)}
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 16, env=env)
         poller = RssPoller(process.pid)
         timer = threading.Timer(self.args.timeout, self._kill, (process, result))
         timer.start()
@@ -427,7 +460,11 @@ class Bench:
         for line in process.stdout:
             now = time.monotonic() - started
             match = RECORD_PREFIX.match(line)
-            if match:
+            if match and match.group(1).decode() in self.checked:
+                record = json.loads(line)["record"]
+                stream = record["stream"]
+                result.keys[stream].append(record_key(stream, record["data"]))
+            elif match:
                 stream = match.group(1).decode()
             else:
                 try:
@@ -457,6 +494,10 @@ class Bench:
         self_after = resource.getrusage(resource.RUSAGE_SELF)
         result.exit_code = process.returncode
         result.peak_rss_mib = poller.vmhwm_kib / 1024 if poller.vmhwm_kib else None
+        result.completeness = self.completeness(result.keys)
+        if name == "full read" and self.catalog_streams:
+            result.fewest_requests = sum(fewest_requests(self.workspace, server, self.config_start, self.catalog_streams).values())
+        result.keys = defaultdict(list)  # not kept in the results
         result.ru_maxrss_mib = usage.ru_maxrss / 1024  # KiB on Linux
         result.connector_cpu_s = usage.ru_utime + usage.ru_stime
         result.emulator_cpu_s = (self_after.ru_utime - self_cpu.ru_utime) + (self_after.ru_stime - self_cpu.ru_stime)
@@ -464,6 +505,7 @@ class Bench:
         result.other_cpu_s = max(0.0, machine_busy_cpu_s() - machine_cpu - result.connector_cpu_s - result.emulator_cpu_s)
         stats = server.stats()
         result.max_in_flight = stats["max_in_flight"]
+        result.faults_injected = stats["faults_injected"]
         attribute_requests(result, server.requests, wall_offset)
         result.final_state = list(last_state.values())
         if result.exit_code != 0:
@@ -493,6 +535,24 @@ class Bench:
         process.kill()
 
     # -- the sequence ------------------------------------------------------------------------
+    @property
+    def checked(self) -> Tuple[str, ...]:
+        return tuple(self.args.check.split(",")) if self.args.check else ()
+
+    def completeness(self, keys: Dict[str, List[Any]]) -> Dict[str, Dict[str, int]]:
+        """Per checked stream: records, distinct keys, the workspace's keys now, and how many of
+        those are missing; duplicates are records beyond one per key."""
+        assert self.workspace is not None and self.config_start is not None
+        out = {}
+        for stream in self.checked:
+            got = keys.get(stream, [])
+            expected = self.workspace.expected_ids(stream, self.config_start)
+            expected = {tuple(k) if isinstance(k, (list, tuple)) else k for k in expected}
+            distinct = set(got)
+            out[stream] = {"records": len(got), "distinct": len(distinct), "expected": len(expected),
+                           "missing": len(expected - distinct), "duplicates": len(got) - len(distinct)}
+        return out
+
     def run(self) -> Dict[str, Any]:
         """The whole sequence; the emulator is stopped and the scratch files removed however it ends."""
         try:
@@ -514,7 +574,9 @@ class Bench:
         if not catalogs:
             raise SystemExit(f"discover printed no catalog: {discover.errors}")
         discovered = catalogs[-1]["streams"]
-        catalog = self.write("catalog.json", catalog_for(discovered, self.streams()))
+        configured = catalog_for(discovered, self.streams())
+        self.catalog_streams = [s["stream"]["name"] for s in configured["streams"]]
+        catalog = self.write("catalog.json", configured)
 
         if self.cpu_mode() and not self.args.not_alone:
             for stream in CPU_STREAMS:  # each stream's own records/s, without the other competing for the CPU
@@ -541,9 +603,14 @@ class Bench:
                 "rate_limit_bound_per_s": RATE_LIMIT_BOUND,
                 "scale": self.args.scale,
                 "num_workers": self.args.num_workers,
+                "max_requests_per_minute": self.args.max_requests_per_minute,
                 "streams": list(self.streams()) if self.streams() else "all",
                 "mutate_fraction": self.args.mutate_fraction,
                 "seed": self.args.seed,
+                "fault_rates": parse_fault_rates(self.args.fault_rates),
+                "fault_paths": self.args.fault_paths,
+                "max_faults_in_a_row": self.args.max_faults_in_a_row,
+                "scroll_expiry_s": self.args.scroll_expiry,
             },
             "workspace": dataclasses.asdict(self.sizes()),
             "syncs": [s.as_dict() for s in syncs],
@@ -618,6 +685,10 @@ def markdown(report: Dict[str, Any]) -> str:
             f"| requests/s | {fmt(t['requests_per_s'])} |",
             f"| requests/s as a fraction of the rate-limit bound ({RATE_LIMIT_BOUND}/s) | {fmt(t['fraction_of_rate_limit'], 3)} |",
             f"| rate-limit bound time (requests / {RATE_LIMIT_BOUND}) vs actual | {fmt(t['rate_limit_bound_s'], 1)} s vs {fmt(t['wall_s'], 1)} s |",
+            f"| fewest possible requests; requests over them | {fmt(sync.get('fewest_requests'))}; "
+            f"{fmt(t['requests'] / sync['fewest_requests'] - 1 if sync.get('fewest_requests') else None, 3)} |",
+            f"| wall / rate-limit bound of the fewest requests | "
+            f"{fmt(t['wall_s'] / (sync['fewest_requests'] / RATE_LIMIT_BOUND) if sync.get('fewest_requests') else None, 2)} |",
             f"| 429s / failed (non-2xx, non-429) | {fmt(t['rate_limited'])} / {fmt(t['failed'])} |",
             f"| connector peak RSS (VmHWM, polled every 0.1 s) | {fmt(sync['peak_rss_mib'])} MiB |",
             f"| (wait4 ru_maxrss: includes the benchmark process's RSS at spawn, not comparable) | {fmt(sync['ru_maxrss_mib'])} MiB |",
@@ -626,14 +697,27 @@ def markdown(report: Dict[str, Any]) -> str:
             f"{fmt(sync['other_cpu_s'])} s; {fmt(sync['load_average_before'], 2)} |",
             f"| connector CPU / wall time (1.0 = one core busy the whole sync) | {fmt(t['connector_cpu_per_wall'], 2)} |",
             f"| max requests in flight (emulator) | {fmt(sync['max_in_flight'])} |",
-            f"| most requests admitted in one 10-s window | {fmt(sync['peak_10s_window'])} |",
+            f"| most requests admitted in one 10-s window; most started within any 60 s | {fmt(sync['peak_10s_window'])}; {fmt(sync.get('peak_60s_requests'))} |",
             f"| companies scroll passes opened / refused (scroll_exists) | {fmt(sync['scroll_opens'])} / {fmt(sync['scroll_waits'])} |",
+            f"| faults injected by the emulator | {fmt(sync.get('faults_injected'))} |",
             f"| search first pages (slices) by stream | {sync['search_first_pages'] or '-'} |",
+            f"| details requests (lists beyond the embedded 10, ticket parts) | {sync.get('detail_requests') or '-'} |",
             f"| statuses | {sync['by_status']} |",
         ]
+        if sync.get("completeness"):
+            lines += ["", "| checked stream | records | distinct keys | workspace | missing | duplicates |", "|---|---:|---:|---:|---:|---:|"]
+            for name, c in sync["completeness"].items():
+                lines.append(f"| {name} | {fmt(c['records'])} | {fmt(c['distinct'])} | {fmt(c['expected'])} | {fmt(c['missing'])} | {fmt(c['duplicates'])} |")
         for error in sync["errors"][:5]:
             lines.append(f"\nError: {error[:500]}")
     return "\n".join(lines) + "\n"
+
+
+def parse_fault_rates(text: Optional[str]) -> Optional[Dict[str, float]]:
+    """``truncated=0.1,scroll_expired=0.1`` as {kind: probability}."""
+    if not text:
+        return None
+    return {kind.strip(): float(rate) for kind, rate in (item.split("=") for item in text.split(","))}
 
 
 def default_connector() -> Path:
@@ -648,6 +732,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--streams", help="comma-separated streams to sync, or 'all' (default: all; with --latency 0 "
                                           "--no-rate-limit: contacts,conversation_parts)")
     parser.add_argument("--num-workers", type=int, help="the connector's num_workers (default: the connector's own)")
+    parser.add_argument("--max-requests-per-minute", type=int, help="the connector's fair-share cap (default: none)")
     parser.add_argument("--no-incremental", action="store_true", help="skip the mutation and incremental read")
     parser.add_argument("--not-alone", action="store_true",
                         help="CPU-bound mode: skip the full reads of contacts and of conversation_parts each on its own")
@@ -657,6 +742,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=900.0, help="stop a sync after this many seconds (partial figures)")
     parser.add_argument("--connector", type=Path, default=default_connector(), help="the source-intercom executable")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="where the JSON goes")
+    parser.add_argument("--check", help="comma-separated streams whose records are compared with the workspace's ground truth "
+                                        "(missing keys, duplicates)")
+    parser.add_argument("--fault-rates", help="random faults, e.g. scroll_restart_500=0.1,truncated=0.1,scroll_expired=0.1")
+    parser.add_argument("--fault-paths", help="regex of the paths the random faults hit (default: all)")
+    parser.add_argument("--max-faults-in-a-row", type=int, help="at most this many random faults in a row on one request")
+    parser.add_argument("--scroll-expiry", type=float, default=60.0,
+                        help="seconds an unused companies scroll stays open, in the emulator and the connector (Intercom: about 60)")
     args = parser.parse_args(argv)
     args.started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%SZ")
     if not args.connector.exists():
