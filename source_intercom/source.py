@@ -45,7 +45,7 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         )
         # The CDK's queue from its workers to the main thread, which writes each record to stdout,
         # holds up to 10,000 items. When the main thread is the slower side (a fast network), it
-        # fills with records: 10,000 contacts hold about 100 MB. A shorter queue keeps the main
+        # fills with records: 10,000 contacts hold tens of megabytes. A shorter queue keeps the main
         # thread as busy and the workers wait sooner (the CDK's main thread never blocks on it).
         self._concurrent_source._queue.maxsize = RECORDS_WAITING_FOR_STDOUT
 
