@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs every test: `python3 tools/test.py [pytest arguments]`. Sets up .venv on first use.
 
-The tests run in parallel (pytest-xdist): twice as many worker processes as CPUs, because many
-end-to-end tests spend their time waiting (for a retry, a rate-limit window, an expiring scroll).
+The tests run in parallel (pytest-xdist): three worker processes per CPU, because many end-to-end
+tests spend their time waiting (for a retry, a rate-limit window, an expiring scroll), and an idle
+worker takes tests queued for a busy one (`--dist worksteal`): a few tests take a minute each.
 `-n`/`--dist` given here override that (`-n 0`: every test in this process, one after another);
 `SOURCE_INTERCOM_TEST_WORKERS=N` sets the number of workers.
 """
@@ -15,7 +16,7 @@ from typing import List, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bootstrap import ROOT, reexec_in_venv  # noqa: E402
 
-WORKERS_PER_CPU = 2
+WORKERS_PER_CPU = 3
 
 
 def chooses_its_own(args: Sequence[str]) -> bool:
@@ -36,7 +37,7 @@ def parallel_args(args: Sequence[str]) -> List[str]:
     if chooses_its_own(args):
         return []
     workers = os.environ.get("SOURCE_INTERCOM_TEST_WORKERS") or str(WORKERS_PER_CPU * (os.cpu_count() or 1))
-    return ["-n", workers]
+    return ["-n", workers, "--dist", "worksteal"]
 
 
 if __name__ == "__main__":
