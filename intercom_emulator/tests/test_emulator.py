@@ -191,7 +191,8 @@ def test_scroll_every_company_once():
 
 
 def test_scroll_exists_and_expiry():
-    with running_emulator(small_ws(), scroll_page_size=10, scroll_ttl=0.4) as s:
+    # 1.5 s: long enough for a busy machine between two requests, short enough to wait out.
+    with running_emulator(small_ws(), scroll_page_size=10, scroll_ttl=1.5) as s:
         first = get(s, "/companies/scroll").json()
         r = get(s, "/companies/scroll")
         assert r.status_code == 400
@@ -201,12 +202,12 @@ def test_scroll_exists_and_expiry():
         third = get(s, "/companies/scroll", params={"scroll_param": first["scroll_param"]}).json()
         assert first["scroll_param"] == second["scroll_param"] == third["scroll_param"]
         assert first["data"][-1]["id"] < second["data"][0]["id"] <= second["data"][-1]["id"] < third["data"][0]["id"]
-        time.sleep(0.6)
+        time.sleep(1.8)
         r = get(s, "/companies/scroll", params={"scroll_param": second["scroll_param"]})
         assert r.status_code == 404
         assert r.json()["errors"][0] == {"code": "not_found", "message": "scroll parameter not found"}
         assert get(s, "/companies/scroll").status_code == 200       # expired scroll no longer blocks
-        time.sleep(0.6)
+        time.sleep(1.8)
         assert get(s, "/companies/scroll").status_code == 200       # expiry also frees the workspace
         assert get(s, "/companies/scroll", params={"scroll_param": "bogus"}).status_code == 404
 
