@@ -308,6 +308,12 @@ class IntercomBackoffStrategy(BackoffStrategy):
 RATE_LIMIT_WINDOW = datetime.timedelta(seconds=10)
 
 
+def _rate_limit_windows(api_budget: Any) -> List[FixedWindowCallRatePolicy]:
+    """The budget's policies that follow Intercom's 10-second window (the manifest's api_budget)."""
+    return [policy for policy in getattr(api_budget, "_policies", [])
+            if isinstance(policy, FixedWindowCallRatePolicy) and policy._offset == RATE_LIMIT_WINDOW]
+
+
 def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
     """A fair-share cap of ``per_minute`` calls in any 60 seconds. The budget's calls per
     10-second window (Intercom's window, which the budget follows from the X-RateLimit-Reset
@@ -318,9 +324,8 @@ def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
     if not per_minute or api_budget is None or getattr(api_budget, "intercom_cap_per_minute", None) == per_minute:
         return
     per_window = max(1, int(per_minute) * RATE_LIMIT_WINDOW.seconds // 60)
-    for policy in getattr(api_budget, "_policies", []):
-        if isinstance(policy, FixedWindowCallRatePolicy) and policy._offset == RATE_LIMIT_WINDOW:
-            policy._call_limit = min(policy._call_limit, per_window)
+    for window in _rate_limit_windows(api_budget):
+        window._call_limit = min(window._call_limit, per_window)
     minute = SlidingMinute(int(per_minute))
     acquire_call = api_budget.acquire_call
 
@@ -378,7 +383,7 @@ def keep_to_intercoms_windows(api_budget: Any) -> None:
     if api_budget is None or getattr(api_budget, "intercom_keeps_to_windows", False):
         return
     update_from_response, acquire_call = api_budget.update_from_response, api_budget.acquire_call
-    windows = [p for p in getattr(api_budget, "_policies", []) if isinstance(p, FixedWindowCallRatePolicy) and p._offset == RATE_LIMIT_WINDOW]
+    windows = _rate_limit_windows(api_budget)
 
     def update_from_current_window(request: Any, response: Any) -> None:
         reset = api_budget.get_reset_ts_from_response(response) if isinstance(response, requests.Response) else None
