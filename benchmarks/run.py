@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes  # noqa: E402
+from intercom_emulator.__main__ import parse_fault_rates  # noqa: E402  (the emulator CLI's --fault-rates)
 from intercom_emulator.data import PRESETS  # noqa: E402
 from integration_tests.harness import catalog_for, record_key  # noqa: E402  (the tests' catalog and record keys)
 from integration_tests.request_budget import fewest_requests  # noqa: E402
@@ -403,7 +404,7 @@ class Bench:
             token=TOKEN,
             latency=self.args.latency,
             rate_limit_per_10s=None if self.args.no_rate_limit else RATE_LIMIT_PER_10S,
-            fault_rates=parse_fault_rates(self.args.fault_rates),
+            fault_rates=self.args.fault_rates,
             fault_paths=self.args.fault_paths,
             max_faults_in_a_row=self.args.max_faults_in_a_row,
             fault_seed=self.args.seed,
@@ -607,7 +608,7 @@ class Bench:
                 "streams": list(self.streams()) if self.streams() else "all",
                 "mutate_fraction": self.args.mutate_fraction,
                 "seed": self.args.seed,
-                "fault_rates": parse_fault_rates(self.args.fault_rates),
+                "fault_rates": self.args.fault_rates,
                 "fault_paths": self.args.fault_paths,
                 "max_faults_in_a_row": self.args.max_faults_in_a_row,
                 "scroll_expiry_s": self.args.scroll_expiry,
@@ -713,13 +714,6 @@ def markdown(report: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_fault_rates(text: Optional[str]) -> Optional[Dict[str, float]]:
-    """``truncated=0.1,scroll_expired=0.1`` as {kind: probability}."""
-    if not text:
-        return None
-    return {kind.strip(): float(rate) for kind, rate in (item.split("=") for item in text.split(","))}
-
-
 def default_connector() -> Path:
     return Path(sys.executable).with_name("source-intercom")
 
@@ -744,7 +738,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="where the JSON goes")
     parser.add_argument("--check", help="comma-separated streams whose records are compared with the workspace's ground truth "
                                         "(missing keys, duplicates)")
-    parser.add_argument("--fault-rates", help="random faults, e.g. scroll_restart_500=0.1,truncated=0.1,scroll_expired=0.1")
+    parser.add_argument("--fault-rates", type=parse_fault_rates, help="random faults, e.g. scroll_restart_500=0.1,truncated=0.1,scroll_expired=0.1")
     parser.add_argument("--fault-paths", help="regex of the paths the random faults hit (default: all)")
     parser.add_argument("--max-faults-in-a-row", type=int, help="at most this many random faults in a row on one request")
     parser.add_argument("--scroll-expiry", type=float, default=60.0,
