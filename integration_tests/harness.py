@@ -1,4 +1,4 @@
-"""Runs the real ``source-intercom`` console script as a subprocess and reads what it says."""
+"""Runs the real ``source-intercom`` CLI, each run a process of its own (see cli_process), and reads what it says."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -19,9 +18,9 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 
 import yaml
 
+from integration_tests.cli_process import CLI, start_cli
 from source_intercom.stream_facts import stream_facts
 
-CLI = str(Path(sys.executable).with_name("source-intercom"))
 START_DATE = "2020-01-01T00:00:00Z"
 START_TS = 1577836800
 
@@ -179,13 +178,24 @@ def run_cli(
     state: Optional[List[Dict[str, Any]]] = None,
     extra_args: Sequence[str] = (),
     timeout: float = 600,
-    cli: Sequence[str] = (CLI,),
+    cli: Optional[Sequence[str]] = None,
     env: Optional[Dict[str, str]] = None,
 ) -> Run:
+    """``source-intercom COMMAND`` (or ``cli COMMAND``) with these files; see cli_process for how
+    the default command starts."""
     with tempfile.TemporaryDirectory() as folder:
-        args = [*cli, command, *file_args(folder, config=config, catalog=catalog, state=state)]
-        done = subprocess.run([*args, *extra_args], capture_output=True, text=True, timeout=timeout, env=env)
-    return Run(done.returncode, parse_messages(done.stdout), done.stderr, done.stdout)
+        args = [command, *file_args(folder, config=config, catalog=catalog, state=state), *extra_args]
+        stdout_path, stderr_path = Path(folder) / "stdout.txt", Path(folder) / "stderr.txt"
+        with open(stdout_path, "w") as stdout, open(stderr_path, "w") as stderr:
+            proc = start_cli(args, stdout.fileno(), stderr.fileno(), env, cli)
+            try:
+                code = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise
+        output = stdout_path.read_text()
+        return Run(code, parse_messages(output), stderr_path.read_text(), output)
 
 
 # Discover sends no request (test_cli checks it): its catalog depends on the config's options, not
@@ -249,17 +259,20 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
     Returns (exit code, messages read before the end or the kill, killed?, stderr tail).
     """
     with tempfile.TemporaryDirectory() as folder:
-        args = [CLI, "read", *file_args(folder, config=config, catalog=catalog, state=state)]
+        args = ["read", *file_args(folder, config=config, catalog=catalog, state=state)]
         stderr_path = Path(folder) / "stderr.txt"
-        with open(stderr_path, "w") as stderr:
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1, env=env)
+        read_end, write_end = os.pipe()
+        with open(stderr_path, "w") as stderr, open(read_end) as stdout:
+            try:
+                proc = start_cli(args, write_end, stderr.fileno(), env)
+            finally:
+                os.close(write_end)  # the child has its own copy: the pipe ends when the child does
             watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
             watchdog.start()
             messages: List[Dict[str, Any]] = []
             killed = False
             try:
-                assert proc.stdout is not None
-                for line in proc.stdout:
+                for line in stdout:
                     line = line.strip()
                     if not line.startswith("{"):
                         continue
@@ -268,7 +281,7 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
                         os.kill(proc.pid, signal.SIGKILL)
                         killed = True
                         break
-                proc.stdout.close()
+                stdout.close()
                 code = proc.wait(timeout=30)
             finally:
                 watchdog.cancel()

@@ -8,7 +8,8 @@ from typing import Any, Dict
 
 import pytest
 
-from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, run_cli
+from integration_tests.cli_process import CLI
+from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli
 from integration_tests.request_budget import fewest_requests
 from intercom_emulator import Workspace, running_emulator
 from source_intercom.stream_facts import stream_facts
@@ -17,7 +18,7 @@ ALL_STREAMS = list(stream_facts())
 
 
 def test_spec_lists_every_config_field_with_secrets_marked() -> None:
-    run = run_cli("spec")
+    run = run_cli("spec", cli=[CLI])  # the console script itself, from the interpreter's start
     assert run.returncode == 0
     spec = run.of_type("SPEC")[0]["spec"]
     properties = spec["connectionSpecification"]["properties"]
@@ -33,6 +34,38 @@ def test_spec_lists_every_config_field_with_secrets_marked() -> None:
     oauth = spec["advanced_auth"]["oauth_config_specification"]["oauth_connector_input_specification"]
     assert oauth["consent_url"].startswith("https://app.intercom.com/oauth?")
     assert oauth["access_token_url"].startswith("https://api.intercom.io/auth/eagle/token?")
+
+
+def what_it_said(run: Run) -> Dict[str, Any]:
+    """A run's exit code, records, last state per stream and errors, without the times they were
+    emitted at or the order in which concurrent streams happened to finish."""
+    return {
+        "exit": run.returncode,
+        "records": {stream: sorted(map(repr, run.keys(stream))) for stream in run.records},
+        "final_state": sorted(map(repr, run.final_state())),
+        "errors": [(error["failure_type"], error["message"]) for error in run.errors],
+        "status": [m["connectionStatus"] for m in run.of_type("CONNECTION_STATUS")],
+    }
+
+
+@pytest.mark.parametrize(
+    "command, streams, state",
+    [
+        ("read", ["admins", "tags", "segments", "companies"], None),
+        ("read", ["contacts"], [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "contacts"}, "stream_state": {"updated_at": "garbage"}}}]),
+        ("check", None, None),
+    ],
+    ids=["a-sync", "an-unreadable-state-raised-as-an-exception", "check"],
+)
+def test_a_forked_run_says_what_the_console_script_says(emulator: Any, command: str, streams: Any, state: Any) -> None:
+    """The harness forks most runs from a process that imported the CLI already (cli_process);
+    the console script started from scratch must say the same, errors and exit code included."""
+    config = config_for(emulator)
+    catalog = catalog_for(discovered_streams(config), streams) if streams else None
+    forked = run_cli(command, config, catalog, state)
+    script = run_cli(command, config, catalog, state, cli=[CLI])
+    assert what_it_said(forked) == what_it_said(script)
+    assert forked.records or forked.errors or forked.of_type("CONNECTION_STATUS"), forked.stderr[-2000:]
 
 
 def test_check_succeeds_with_a_good_token_in_one_request(emulator: Any) -> None:

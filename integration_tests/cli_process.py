@@ -1,0 +1,129 @@
+"""The ``source-intercom`` CLI as a process of its own, without paying for its imports every time.
+
+A run of the console script spends about 1.4 s of CPU starting Python and importing airbyte-cdk
+before it looks at its arguments, and the suite runs the CLI some 150 times on two cores. So, by
+default, a process that has imported the package already (multiprocessing's fork server, one per
+test process) forks a child for each run. The child takes the run's arguments, environment, stdout
+and stderr, then calls the console script's function (``source_intercom.run:run``), which is what
+the script does once its imports are done. Everything from there is the real thing: a process of
+its own with its own exit code, files, HTTP, signals (a SIGKILL kills that run alone), stdout and
+stderr.
+
+What a forked run skips, the interpreter's start and the imports, is still run by every test that
+names the command itself (``cli=(CLI,)``: the spec test, the container entrypoint, the main job,
+the manifest-only runs). ``SOURCE_INTERCOM_TEST_FORK=0`` starts the script itself for every run.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import subprocess
+import sys
+from multiprocessing import reduction
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+
+CLI = str(Path(sys.executable).with_name("source-intercom"))
+# Imported once by the fork server; every forked run starts with them loaded.
+PRELOADED = ["source_intercom.run", __name__]
+# Variables that act while Python starts or imports: a run given other values than the fork
+# server's own cannot be forked from it.
+STARTUP_VARIABLES = ("PYTHON", "AIRBYTE_ENABLE_UNSAFE_CODE")
+
+_context: Optional[Any] = None
+
+
+def forking_enabled() -> bool:
+    return os.environ.get("SOURCE_INTERCOM_TEST_FORK", "1") != "0"
+
+
+def _fork_server() -> Any:
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(PRELOADED)
+    return _context
+
+
+class _FileDescriptor:
+    """A file descriptor handed to the forked child (multiprocessing sends it with the child's arguments)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any]]:
+        return _received, (reduction.DupFd(self.fd),)
+
+
+def _received(duplicate: Any) -> int:
+    return duplicate.detach()  # type: ignore[no-any-return]
+
+
+def _run_console_script(args: Sequence[str], env: Optional[Mapping[str, str]], stdout: int, stderr: int) -> None:
+    """In the forked child: become ``source-intercom ARGS`` with this environment, stdout and stderr."""
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    os.close(stdout)
+    os.close(stderr)
+    # The streams a new interpreter would open on these descriptors (not a terminal: block-buffered
+    # stdout, line-buffered stderr).
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    sys.argv = [CLI, *args]
+    from source_intercom.run import run
+
+    try:
+        run()
+    except Exception:  # as the interpreter ends a script: sys.excepthook (the CDK's prints a TRACE), exit code 1
+        sys.excepthook(*sys.exc_info())
+        raise SystemExit(1)
+
+
+class ForkedRun:
+    """A forked run, with the part of ``subprocess.Popen``'s interface the harness uses."""
+
+    def __init__(self, process: Any) -> None:
+        self._process = process
+        self.pid: int = process.pid
+
+    def poll(self) -> Optional[int]:
+        return self._process.exitcode  # type: ignore[no-any-return]
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(CLI, timeout or 0)
+        return self._process.exitcode  # type: ignore[no-any-return]
+
+    def kill(self) -> None:
+        if self._process.exitcode is None:
+            self._process.kill()
+
+
+Started = Union[ForkedRun, "subprocess.Popen[bytes]"]
+
+
+def _can_fork_with(env: Optional[Mapping[str, str]]) -> bool:
+    if env is None:
+        return True
+    startup = lambda values: {k: v for k, v in values.items() if k.startswith(STARTUP_VARIABLES)}  # noqa: E731
+    return startup(env) == startup(os.environ)
+
+
+def start_cli(args: Sequence[str], stdout: int, stderr: int, env: Optional[Mapping[str, str]] = None,
+              cli: Optional[Sequence[str]] = None) -> Started:
+    """Start ``source-intercom ARGS`` (or ``cli ARGS``) writing to the file descriptors ``stdout``
+    and ``stderr``: forked from the fork server when no other command is named, forking is enabled
+    and the environment changes nothing Python reads while it starts; otherwise as a new process."""
+    if cli is None and forking_enabled() and _can_fork_with(env):
+        process = _fork_server().Process(
+            target=_run_console_script, args=(list(args), dict(env) if env is not None else None, _FileDescriptor(stdout), _FileDescriptor(stderr)),
+        )
+        process.start()
+        return ForkedRun(process)
+    return subprocess.Popen([*(cli or [CLI]), *args], stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
