@@ -601,11 +601,13 @@ def test_ground_truth_matches_api():
         assert "total" in requests.get(s.url + "/_emulator/stats", timeout=5).json()
 
 
-def test_big_workspace_generates_quickly():
-    t = time.time()
+def test_big_workspace_generates_in_a_few_seconds_of_cpu():
+    # The CPU time of this thread (about 1 s here), not the wall clock: the other test processes
+    # sharing the machine's cores must not make it fail.
+    t = time.thread_time()
     ws = Workspace(seed=2, sizes=WorkspaceSizes(contacts=100_000, companies=2000, conversations=5000,
                                                 activity_logs=2000, tickets=500))
-    assert time.time() - t < 5
+    assert time.thread_time() - t < 5
     assert len(ws.expected_ids("contacts")) == 100_000
 
 
