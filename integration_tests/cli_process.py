@@ -16,6 +16,7 @@ the manifest-only runs). ``SOURCE_INTERCOM_TEST_FORK=0`` starts the script itsel
 
 from __future__ import annotations
 
+import functools
 import io
 import multiprocessing
 import os
@@ -32,19 +33,16 @@ PRELOADED = ["source_intercom.run", __name__]
 # server's own cannot be forked from it.
 STARTUP_VARIABLES = ("PYTHON", "AIRBYTE_ENABLE_UNSAFE_CODE")
 
-_context: Optional[Any] = None
-
-
 def forking_enabled() -> bool:
     return os.environ.get("SOURCE_INTERCOM_TEST_FORK", "1") != "0"
 
 
+@functools.lru_cache(maxsize=None)
 def _fork_server() -> Any:
-    global _context
-    if _context is None:
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(PRELOADED)
-    return _context
+    """multiprocessing's fork-server context (the server itself starts with the first run)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    return context
 
 
 class _FileDescriptor:
