@@ -3,9 +3,11 @@
 #   docker build -t airbyte/source-intercom:dev .
 #   docker run --rm -v $PWD/secrets:/secrets airbyte/source-intercom:dev read --config /secrets/config.json --catalog /secrets/catalog.json
 #
-# The package is installed from pyproject.toml with pip, as CI installs it (tools/bootstrap.py), but
-# neither editable nor with the dev extras. integration_tests/test_container_entrypoint.py checks
-# this file and runs its ENTRYPOINT against the Intercom emulator.
+# The packages are installed as CI installs them (tools/bootstrap.py): exact versions with their
+# hashes from a lock, then the project without resolving anything; but from
+# requirements/runtime-lock.txt (no dev extras; the versions of requirements/lock.txt, which CI
+# tests), and not editable. integration_tests/test_container_entrypoint.py checks this file and
+# runs its ENTRYPOINT against the Intercom emulator.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,12 +17,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /airbyte/integration_code
 
-# Only what `pip install .` needs: the project metadata (pyproject.toml names README.md as its
-# readme) and the package, with manifest.yaml and schemas/ as package data. Nothing else of the
+# Only what the install needs: the lock, the project metadata (pyproject.toml names README.md as
+# its readme) and the package, with manifest.yaml and schemas/ as package data. Nothing else of the
 # working tree (secrets/, output/, .venv/) enters the image.
+COPY requirements/runtime-lock.txt ./requirements/
 COPY pyproject.toml README.md ./
 COPY source_intercom ./source_intercom
-RUN pip install . && rm -rf build source_intercom.egg-info
+RUN pip install --require-hashes -r requirements/runtime-lock.txt \
+    && pip install --no-deps --no-build-isolation . \
+    && rm -rf build source_intercom.egg-info
 
 # The Airbyte platform reads AIRBYTE_ENTRYPOINT to call the connector; keep it equal to ENTRYPOINT.
 ENV AIRBYTE_ENTRYPOINT="source-intercom"

@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from integration_tests.harness import catalog_for, config_for, discovered_streams, parse_messages
+from tools.bootstrap import RUNTIME_LOCK
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -143,19 +144,26 @@ def test_image_is_python_311_slim_with_the_console_script_as_exec_form_entrypoin
     assert dockerfile.command(DOCKER_RUN_ARGS) == [*entrypoint, *DOCKER_RUN_ARGS]
 
 
-def test_dockerfile_installs_the_package_from_pyproject_as_ci_does(dockerfile: Dockerfile, tmp_path: Path) -> None:
-    # CI (tools/test.py -> tools/bootstrap.py) installs the lock's exact versions, then the project
-    # directory with pip. The image installs the project the way a user's pip does: `pip install .`
-    # of the directory pyproject.toml was copied to, its dependencies from pyproject.toml's ranges
-    # (not editable, no dev extras, no other packages).
-    assert '"-e", str(ROOT)' in (ROOT / "tools" / "bootstrap.py").read_text(), "CI's install changed: review the Dockerfile"
+def pip_install_words(command: str) -> List[str]:
+    """The words after `install` of a `pip install ...` command (any of pip's usual spellings)."""
+    words = shlex.split(command)
+    assert "install" in words, command
+    assert words[: words.index("install")] in (["pip"], ["pip3"], ["python", "-m", "pip"], ["python3", "-m", "pip"]), words
+    return words[words.index("install") + 1 :]
+
+
+def test_dockerfile_installs_the_runtime_lock_then_the_project_resolving_nothing(dockerfile: Dockerfile, tmp_path: Path) -> None:
+    # As CI does (tools/bootstrap.py): exact versions with hashes from a lock, then the project with
+    # --no-deps; but from the runtime lock (no dev extras) and not editable.
+    bootstrap = (ROOT / "tools" / "bootstrap.py").read_text()
+    assert '"--require-hashes", "-r", str(LOCK)' in bootstrap and '"--no-deps", "--no-build-isolation", "-e"' in bootstrap, "CI's install changed: review the Dockerfile"
     installs = [args for args in dockerfile.all("RUN") if "pip install" in args]
     assert len(installs) == 1, installs
-    words = shlex.split(installs[0].split("&&")[0])
-    assert words[: words.index("install")] in (["pip"], ["pip3"], ["python", "-m", "pip"], ["python3", "-m", "pip"]), words
-    targets = [w for w in words[words.index("install") + 1 :] if not w.startswith("-")]
-    assert targets == ["."], f"the image must `pip install .` the project, got {targets}"
-    assert not {"-e", "--editable", "-r", "--requirement"} & set(words), words
+    commands = [command.strip() for command in installs[0].split("&&") if "pip install" in command]
+    assert [pip_install_words(command) for command in commands] == [
+        ["--require-hashes", "-r", str(RUNTIME_LOCK.relative_to(ROOT))],
+        ["--no-deps", "--no-build-isolation", "."],
+    ], commands
 
     # The COPY instructions bring everything that install needs into the WORKDIR.
     image = tmp_path / "image"
@@ -163,6 +171,7 @@ def test_dockerfile_installs_the_package_from_pyproject_as_ci_does(dockerfile: D
     assert install_dir == dockerfile.workdir()
     project = image / str(install_dir).lstrip("/")
     assert (project / "pyproject.toml").read_bytes() == (ROOT / "pyproject.toml").read_bytes()
+    assert (project / RUNTIME_LOCK.relative_to(ROOT)).read_bytes() == RUNTIME_LOCK.read_bytes()
     assert (project / "README.md").is_file(), "pyproject.toml names README.md as the readme: the build needs it"
     package_files = sorted(
         str(p.relative_to(ROOT)) for p in (ROOT / "source_intercom").rglob("*") if p.is_file() and "__pycache__" not in p.parts

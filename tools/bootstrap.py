@@ -2,8 +2,9 @@
 
 The venv gets exactly the packages pinned, with their hashes, in requirements/lock.txt, installed
 by plain pip, then the project itself (editable) without resolving anything. Refresh the lock
-with `python3 tools/bootstrap.py lock` (keeps current pins where still allowed) or
-`python3 tools/bootstrap.py lock --upgrade` (newest allowed versions); both run .venv's uv.
+(and requirements/runtime-lock.txt, the container image's) with `python3 tools/bootstrap.py lock`
+(keeps current pins where still allowed) or `python3 tools/bootstrap.py lock --upgrade` (newest
+allowed versions); both run .venv's uv.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".installed-from"
 PYPROJECT = ROOT / "pyproject.toml"
 LOCK = ROOT / "requirements" / "lock.txt"
+# The container image's packages: the project's own dependencies (no [dev] extra) and the build
+# backend, at the versions of LOCK (resolved with LOCK as constraints), so the image runs what CI tested.
+RUNTIME_LOCK = ROOT / "requirements" / "runtime-lock.txt"
 LOCK_COMMAND = "python3 tools/bootstrap.py lock"
 LOCK_HEADER = f"""\
 # Exact versions, with hashes, of every package in .venv: the project's dependencies and its
@@ -35,6 +39,13 @@ LOCK_HEADER = f"""\
 # Do not edit by hand. Refresh after changing pyproject.toml's dependencies:
 #    {LOCK_COMMAND}              (keeps current pins where pyproject.toml still allows them)
 #    {LOCK_COMMAND} --upgrade    (newest versions pyproject.toml allows)
+"""
+RUNTIME_LOCK_HEADER = f"""\
+# Exact versions, with hashes, of the packages the container image installs (Dockerfile): the
+# project's dependencies without its [dev] extra, plus setuptools (the image builds the project
+# without build isolation). The same versions as requirements/lock.txt, which CI tests: resolved
+# by uv with that lock as constraints (unit_tests/test_locks.py checks it).
+# Do not edit by hand: `{LOCK_COMMAND}` writes both files.
 """
 
 
@@ -78,25 +89,31 @@ def locked_requirement(lock_text: str, name: str) -> str:
 
 
 def refresh_lock(upgrade: bool) -> None:
-    """Re-resolves the lock with .venv's uv (PyAirbyte brings uv; the install itself uses pip only)."""
+    """Re-resolves both locks with .venv's uv (PyAirbyte brings uv; installs use pip only)."""
     uv = BIN / ("uv.exe" if os.name == "nt" else "uv")
     if not uv.exists():
         raise SystemExit(f"{uv} is missing: run `python3 tools/test.py` once to set up .venv, then retry.")
     project = _read_pyproject()
     lowest_python = re.search(r">=\s*(\d+\.\d+)", project["project"]["requires-python"])
     assert lowest_python, "pyproject.toml's requires-python names no lower bound"
-    extra = ["pip", *project["build-system"]["requires"]]
-    command = [str(uv), "pip", "compile", PYPROJECT.name, "-", "--extra", "dev", "--universal"]
-    command += ["--python-version", lowest_python.group(1), "--generate-hashes", "--quiet"]
+    build_backend = project["build-system"]["requires"]
+    LOCK.parent.mkdir(exist_ok=True)
+    _compile(uv, lowest_python.group(1), LOCK, LOCK_HEADER, ["--extra", "dev", *(["--upgrade"] if upgrade else [])], ["pip", *build_backend])
+    _compile(uv, lowest_python.group(1), RUNTIME_LOCK, RUNTIME_LOCK_HEADER, ["--constraint", str(LOCK.relative_to(ROOT))], build_backend)
+    print(f"Wrote {LOCK.relative_to(ROOT)} and {RUNTIME_LOCK.relative_to(ROOT)}; the next tools/test.py or tools/sync.py reinstalls .venv.")
+
+
+def _compile(uv: Path, python_version: str, output: Path, header: str, options: Sequence[str], also: Sequence[str]) -> None:
+    """`uv pip compile` of pyproject.toml and the requirements `also`, for every Python from
+    `python_version` and every platform, with hashes, into `output` under `header`."""
+    command = [str(uv), "pip", "compile", PYPROJECT.name, "-", *options, "--universal"]
+    command += ["--python-version", python_version, "--generate-hashes", "--quiet"]
     # Keep extras on the pins (google-api-core[grpc]==...): in --require-hashes mode, pip 23.2 (as
     # Python 3.11 brings it) fails on a requirement with extras whose pin has none.
     command += ["--no-strip-extras"]
-    command += ["--custom-compile-command", LOCK_COMMAND, "--output-file", str(LOCK.relative_to(ROOT))]
-    command += ["--upgrade"] if upgrade else []
-    LOCK.parent.mkdir(exist_ok=True)
-    subprocess.run(command, input="\n".join(extra) + "\n", text=True, check=True, cwd=ROOT)
-    LOCK.write_text(LOCK_HEADER + LOCK.read_text().removeprefix(LOCK_HEADER))
-    print(f"Wrote {LOCK.relative_to(ROOT)}; the next tools/test.py or tools/sync.py reinstalls .venv from it.")
+    command += ["--custom-compile-command", LOCK_COMMAND, "--output-file", str(output.relative_to(ROOT))]
+    subprocess.run(command, input="\n".join(also) + "\n", text=True, check=True, cwd=ROOT)
+    output.write_text(header + output.read_text().removeprefix(header))
 
 
 def _read_pyproject() -> Dict[str, Any]:
@@ -124,7 +141,7 @@ def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(prog="python3 tools/bootstrap.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("venv", help="create or update .venv from the lock (what tools/test.py does first)")
-    lock = commands.add_parser("lock", help=f"re-resolve {LOCK.relative_to(ROOT)} with .venv's uv")
+    lock = commands.add_parser("lock", help=f"re-resolve {LOCK.relative_to(ROOT)} and {RUNTIME_LOCK.relative_to(ROOT)} with .venv's uv")
     lock.add_argument("--upgrade", action="store_true", help="take the newest versions pyproject.toml allows")
     args = parser.parse_args(argv)
     if args.command == "lock":
