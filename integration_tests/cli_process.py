@@ -10,8 +10,9 @@ its own with its own exit code, files, HTTP, signals (a SIGKILL kills that run a
 stderr.
 
 What a forked run skips, the interpreter's start and the imports, is still run by every test that
-names the command itself (``cli=(CLI,)``: the spec test, the container entrypoint, the main job,
-the manifest-only runs). ``SOURCE_INTERCOM_TEST_FORK=0`` starts the script itself for every run.
+names the command itself (``cli=[CLI]``: the spec test, test_cli's comparison of forked runs with
+the script; and the container entrypoint, the main job, the manifest-only runs).
+``SOURCE_INTERCOM_TEST_FORK=0`` starts the script itself for every run.
 """
 
 from __future__ import annotations
@@ -24,25 +25,31 @@ import subprocess
 import sys
 from multiprocessing import reduction
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 CLI = str(Path(sys.executable).with_name("source-intercom"))
 # Imported once by the fork server; every forked run starts with them loaded.
 PRELOADED = ["source_intercom.run", __name__]
-# Variables that act while Python starts or imports: a run given other values than the fork
-# server's own cannot be forked from it.
+# Variables that act while Python starts or imports: a run whose environment has other values than
+# the fork server had when it started is not forked from it.
 STARTUP_VARIABLES = ("PYTHON", "AIRBYTE_ENABLE_UNSAFE_CODE")
+
 
 def forking_enabled() -> bool:
     return os.environ.get("SOURCE_INTERCOM_TEST_FORK", "1") != "0"
 
 
+def _startup_variables(environment: Mapping[str, str]) -> Dict[str, str]:
+    return {name: value for name, value in environment.items() if name.startswith(STARTUP_VARIABLES)}
+
+
 @functools.lru_cache(maxsize=None)
-def _fork_server() -> Any:
-    """multiprocessing's fork-server context (the server itself starts with the first run)."""
+def _fork_server() -> Tuple[Any, Dict[str, str]]:
+    """multiprocessing's fork-server context (the server itself starts with the first run), and
+    the startup variables of the environment it starts in."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOADED)
-    return context
+    return context, _startup_variables(os.environ)
 
 
 class _FileDescriptor:
@@ -59,7 +66,7 @@ def _received(duplicate: Any) -> int:
     return duplicate.detach()  # type: ignore[no-any-return]
 
 
-def _run_console_script(args: Sequence[str], env: Optional[Mapping[str, str]], stdout: int, stderr: int) -> None:
+def _run_console_script(args: Sequence[str], env: Mapping[str, str], stdout: int, stderr: int) -> None:
     """In the forked child: become ``source-intercom ARGS`` with this environment, stdout and stderr."""
     os.dup2(stdout, 1)
     os.dup2(stderr, 2)
@@ -69,9 +76,8 @@ def _run_console_script(args: Sequence[str], env: Optional[Mapping[str, str]], s
     # stdout, line-buffered stderr).
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True)
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
+    os.environ.clear()
+    os.environ.update(env)
     sys.argv = [CLI, *args]
     from source_intercom.run import run
 
@@ -106,22 +112,17 @@ class ForkedRun:
 Started = Union[ForkedRun, "subprocess.Popen[bytes]"]
 
 
-def _can_fork_with(env: Optional[Mapping[str, str]]) -> bool:
-    if env is None:
-        return True
-    startup = lambda values: {k: v for k, v in values.items() if k.startswith(STARTUP_VARIABLES)}  # noqa: E731
-    return startup(env) == startup(os.environ)
-
-
 def start_cli(args: Sequence[str], stdout: int, stderr: int, env: Optional[Mapping[str, str]] = None,
               cli: Optional[Sequence[str]] = None) -> Started:
-    """Start ``source-intercom ARGS`` (or ``cli ARGS``) writing to the file descriptors ``stdout``
-    and ``stderr``: forked from the fork server when no other command is named, forking is enabled
-    and the environment changes nothing Python reads while it starts; otherwise as a new process."""
-    if cli is None and forking_enabled() and _can_fork_with(env):
-        process = _fork_server().Process(
-            target=_run_console_script, args=(list(args), dict(env) if env is not None else None, _FileDescriptor(stdout), _FileDescriptor(stderr)),
-        )
-        process.start()
-        return ForkedRun(process)
-    return subprocess.Popen([*(cli or [CLI]), *args], stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
+    """Start ``source-intercom ARGS`` (or ``cli ARGS``) with the environment ``env`` (default: this
+    process's), writing to the file descriptors ``stdout`` and ``stderr``. Forked from the fork
+    server when no other command is named, forking is enabled and the environment's startup
+    variables are the fork server's; otherwise as a new process."""
+    environment = dict(os.environ if env is None else env)
+    if cli is None and forking_enabled():
+        context, server_startup = _fork_server()
+        if _startup_variables(environment) == server_startup:
+            process = context.Process(target=_run_console_script, args=(list(args), environment, _FileDescriptor(stdout), _FileDescriptor(stderr)))
+            process.start()
+            return ForkedRun(process)
+    return subprocess.Popen([*(cli or [CLI]), *args], stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=environment)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 from datetime import datetime, timezone
 from typing import Any, Dict
 
 import pytest
 
-from integration_tests.cli_process import CLI
+from integration_tests.cli_process import CLI, ForkedRun, forking_enabled, start_cli
 from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli
 from integration_tests.request_budget import fewest_requests
 from intercom_emulator import Workspace, running_emulator
@@ -66,6 +68,16 @@ def test_a_forked_run_says_what_the_console_script_says(emulator: Any, command: 
     script = run_cli(command, config, catalog, state, cli=[CLI])
     assert what_it_said(forked) == what_it_said(script)
     assert forked.records or forked.errors or forked.of_type("CONNECTION_STATUS"), forked.stderr[-2000:]
+
+
+@pytest.mark.skipif(not forking_enabled(), reason="SOURCE_INTERCOM_TEST_FORK=0: every run is started anew")
+def test_a_run_with_other_startup_variables_is_started_anew_not_forked(tmp_path: Any) -> None:
+    with open(tmp_path / "output.txt", "w") as output:
+        same = start_cli(["spec"], output.fileno(), output.fileno())
+        other = start_cli(["spec"], output.fileno(), output.fileno(), {**os.environ, "PYTHONPATH": str(tmp_path)})
+        assert isinstance(same, ForkedRun) and isinstance(other, subprocess.Popen)
+        assert (same.wait(120), other.wait(120)) == (0, 0)
+    assert (tmp_path / "output.txt").read_text().count('"type":"SPEC"') == 2
 
 
 def test_check_succeeds_with_a_good_token_in_one_request(emulator: Any) -> None:
