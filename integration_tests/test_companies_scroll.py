@@ -111,6 +111,7 @@ def test_a_fault_on_every_kind_of_page_loses_nothing(server: EmulatorServer, wor
     assert_every_record_once(run, workspace, BOTH)
 
 
+@pytest.mark.long
 def test_another_scroll_open_at_the_start_is_waited_out(workspace: Workspace) -> None:
     expiry = 15.0  # long enough to outlast the connector's start on a busy machine, short enough to wait for
     with running_emulator(workspace, token="tok-busy", scroll_ttl=expiry, scroll_page_size=SCROLL_PAGE) as busy:

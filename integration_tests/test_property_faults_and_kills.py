@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from typing import Any, List
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -55,6 +56,7 @@ def storm_the_scroll(server: EmulatorServer, seed: int, rate: float, in_a_row: i
     server.on_request(maybe_fault)
 
 
+@pytest.mark.long
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     fault_seed=st.integers(0, 10_000),
