@@ -53,4 +53,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
         ordered += itertools.islice(others, max(0, size - len(heads[share])))
     ordered += list(others)
     items[:] = ordered
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -39,11 +40,11 @@ def test_spec_lists_every_config_field_with_secrets_marked() -> None:
 
 
 def what_it_said(run: Run) -> Dict[str, Any]:
-    """A run's exit code, records, last state per stream and errors, without the times they were
-    emitted at or the order in which concurrent streams happened to finish."""
+    """A run's exit code, records (whole), last state per stream and errors, without the times they
+    were emitted at or the order in which concurrent streams happened to finish."""
     return {
         "exit": run.returncode,
-        "records": {stream: sorted(map(repr, run.keys(stream))) for stream in run.records},
+        "records": {stream: sorted(json.dumps(record, sort_keys=True) for record in records) for stream, records in run.records.items()},
         "final_state": sorted(map(repr, run.final_state())),
         "errors": [(error["failure_type"], error["message"]) for error in run.errors],
         "status": [m["connectionStatus"] for m in run.of_type("CONNECTION_STATUS")],
