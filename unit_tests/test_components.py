@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
+import math
 import time
 from typing import Any, Dict
 
 import pytest
 import requests
+from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_intercom.components import (
     ConversationPartsExtractor,
     IntercomBackoffStrategy,
+    WINDOW_GUARD,
     RetryLogWording,
+    SlidingMinute,
     TopLevelListExtractor,
     IntercomStateMigration,
     ValidateConfigField,
     describe_config_problems,
+    cap_request_rate,
     describe_retry_cause,
+    keep_to_intercoms_windows,
 )
 from source_intercom.run import connection_specification
 from source_intercom.stream_facts import stream_facts
@@ -181,12 +188,6 @@ def test_a_plain_state_that_is_not_a_timestamp_is_refused(state: Dict[str, Any])
 
 
 def test_the_fair_share_cap_lowers_the_calls_of_each_10_second_window() -> None:
-    import datetime
-
-    from airbyte_cdk.sources.streams.call_rate import FixedWindowCallRatePolicy, HttpAPIBudget
-
-    from source_intercom.components import cap_request_rate
-
     def budget() -> HttpAPIBudget:
         window = FixedWindowCallRatePolicy(next_reset_ts=datetime.datetime.now(), period=datetime.timedelta(seconds=10), call_limit=1666, matchers=[])
         return HttpAPIBudget(policies=[window])
@@ -200,16 +201,6 @@ def test_the_fair_share_cap_lowers_the_calls_of_each_10_second_window() -> None:
 
 
 def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
-    import datetime
-    import math
-    import time
-
-    import pytest
-    import requests
-    from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
-
-    from source_intercom.components import keep_to_intercoms_windows
-
     # Intercom's window ends at a whole second (X-RateLimit-Reset); the budget knows it.
     ends = math.ceil(time.time()) + 1
     window = FixedWindowCallRatePolicy(
@@ -233,8 +224,6 @@ def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
 
 
 def test_the_fair_share_cap_holds_in_any_60_seconds_not_only_in_each_minute_of_windows() -> None:
-    from source_intercom.components import SlidingMinute
-
     now = [0.0]
     minute = SlidingMinute(1000, clock=lambda: now[0])
     admitted: list = []
@@ -253,14 +242,6 @@ def test_the_fair_share_cap_holds_in_any_60_seconds_not_only_in_each_minute_of_w
 
 
 def test_no_call_starts_in_the_last_moment_of_a_window() -> None:
-    import datetime
-
-    import pytest
-    import requests
-    from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
-
-    from source_intercom.components import WINDOW_GUARD, keep_to_intercoms_windows
-
     ends = datetime.datetime.now() + WINDOW_GUARD / 2
     window = FixedWindowCallRatePolicy(next_reset_ts=ends, period=datetime.timedelta(seconds=10), call_limit=10, matchers=[])
     budget = HttpAPIBudget(policies=[window])
