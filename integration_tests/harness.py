@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 import yaml
 
 from integration_tests.cli_process import CLI, start_cli
+from source_intercom.source import MANIFEST_PATH
 from source_intercom.stream_facts import stream_facts
 
 START_DATE = "2020-01-01T00:00:00Z"
@@ -94,7 +96,7 @@ def scroll_expiry_env(seconds: float) -> Dict[str, str]:
     return {**os.environ, "SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS": str(seconds)}
 
 
-# Put first on a manifest-only subprocess's PYTHONPATH as sitecustomize.py: hides the package.
+# Put first on a manifest-only run's PYTHONPATH as sitecustomize.py: hides the package.
 HIDE_PACKAGE = '''\
 import sys
 
@@ -112,27 +114,44 @@ sys.meta_path.insert(0, _HideSourceIntercom())
 '''
 
 
-def manifest_only_env(folder: Path, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """The environment of a manifest-only subprocess (``base``: os.environ): custom code allowed
-    (AIRBYTE_ENABLE_UNSAFE_CODE), and the ``source_intercom`` package unimportable, so that a
-    manifest reaching into the package (a ``source_intercom.components.X`` class, a schema file
-    beside the manifest) fails here as it would on the platform. Writes ``folder/sitecustomize.py``."""
-    base = dict(os.environ if base is None else base)
-    (folder / "sitecustomize.py").write_text(HIDE_PACKAGE)
-    pythonpath = [str(folder), *filter(None, [base.get("PYTHONPATH")])]
-    return {**base, "AIRBYTE_ENABLE_UNSAFE_CODE": "true", "PYTHONPATH": os.pathsep.join(pythonpath)}
+@dataclass
+class ManifestOnlyCopy:
+    """The package's manifest and components copied to a folder of their own, as a manifest-only
+    run (the Airbyte platform's, the Connector Builder's) is given them."""
+
+    manifest: Path
+    components: Path
+    # The config keys that carry the two to a run that is not given their paths, as the platform and
+    # the Connector Builder inject them: the parsed manifest, the components' code and its md5 (a
+    # wrong or missing checksum is refused).
+    injected: Dict[str, Any]
+    # The run's environment: custom code allowed (AIRBYTE_ENABLE_UNSAFE_CODE) and the
+    # ``source_intercom`` package unimportable, so that a manifest reaching into the package (a
+    # ``source_intercom.components.X`` class, a schema file beside the manifest) fails here as it
+    # would on the platform.
+    env: Dict[str, str]
 
 
-def injected_manifest(manifest: Path, components: Path) -> Dict[str, Any]:
-    """The config keys that carry a manifest and its components to a manifest-only run, as the
-    Airbyte platform and the Connector Builder inject them: the parsed manifest, the components'
-    code and its md5 (a wrong or missing checksum is refused)."""
+def manifest_only_copy(folder: Path, base_env: Optional[Dict[str, str]] = None) -> ManifestOnlyCopy:
+    """Copies manifest.yaml and components.py to ``folder/files``, and writes the sitecustomize.py
+    that hides the package to ``folder/hide-package``; ``base_env``: os.environ by default."""
+    files, hidden = folder / "files", folder / "hide-package"
+    files.mkdir()
+    hidden.mkdir()
+    for name in (MANIFEST_PATH.name, "components.py"):
+        shutil.copyfile(MANIFEST_PATH.parent / name, files / name)
+    manifest, components = files / MANIFEST_PATH.name, files / "components.py"
     code = components.read_text()
-    return {
+    injected = {
         "__injected_declarative_manifest": yaml.safe_load(manifest.read_text()),
         "__injected_components_py": code,
         "__injected_components_py_checksums": {"md5": hashlib.md5(code.encode()).hexdigest()},
     }
+    base = dict(os.environ if base_env is None else base_env)
+    (hidden / "sitecustomize.py").write_text(HIDE_PACKAGE)
+    pythonpath = [str(hidden), *filter(None, [base.get("PYTHONPATH")])]
+    env = {**base, "AIRBYTE_ENABLE_UNSAFE_CODE": "true", "PYTHONPATH": os.pathsep.join(pythonpath)}
+    return ManifestOnlyCopy(manifest, components, injected, env)
 
 
 def config_for(server: Any, **overrides: Any) -> Dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,15 +35,13 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import TestLi
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
 from integration_tests.harness import (
-    START_TS, config_for, injected_manifest, manifest_only_env, once_per_session, parse_messages, record_key, scroll_expiry_env,
+    START_TS, config_for, manifest_only_copy, once_per_session, parse_messages, record_key, scroll_expiry_env,
 )
 from integration_tests.workspaces import small_workspace
 from intercom_emulator import EmulatorServer, running_emulator
 from source_intercom.source import load_manifest
 from source_intercom.stream_facts import stream_facts
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DIR = ROOT / "source_intercom"
 TOKEN = "builder-token-0123456789"
 SCROLL_EXPIRY = 2.0
 # The limits the Builder applies when the user sets none (what it sends as __test_read_config).
@@ -91,15 +88,9 @@ class BuilderBackend:
     """Runs ``airbyte_cdk.connector_builder.main`` as the Builder does, on copies of the two files."""
 
     def __init__(self, server: EmulatorServer, folder: Path) -> None:
-        files = folder / "files"
-        files.mkdir()
-        for name in ("manifest.yaml", "components.py"):
-            shutil.copyfile(PACKAGE_DIR / name, files / name)
-        self.injected = injected_manifest(files / "manifest.yaml", files / "components.py")
+        copy = manifest_only_copy(folder, scroll_expiry_env(SCROLL_EXPIRY))
+        self.injected, self.env = copy.injected, copy.env
         self.user_config = config_for(server)
-        hidden = folder / "hide-package"
-        hidden.mkdir()
-        self.env = manifest_only_env(hidden, scroll_expiry_env(SCROLL_EXPIRY))
 
     def request(self, command: str, stream: Optional[str] = None, **injected: Any) -> Answer:
         config = {**self.user_config, **self.injected, "__command": command, **injected}

@@ -21,7 +21,6 @@ a schema file beside the manifest) would pass here only by accident, and fail on
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,12 +29,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 from integration_tests.workspaces import small_workspace
-from integration_tests.harness import Run, catalog_for, config_for, injected_manifest, manifest_only_env, once_per_session, record_key, run_cli
+from integration_tests.harness import ManifestOnlyCopy, Run, catalog_for, config_for, manifest_only_copy, once_per_session, record_key, run_cli
 from intercom_emulator import EmulatorServer, running_emulator
 from source_intercom.stream_facts import stream_facts
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DIR = ROOT / "source_intercom"
 SDM = str(Path(sys.executable).with_name("source-declarative-manifest"))
 TOKEN = "manifest-only-token-0123456789"
 
@@ -46,11 +43,8 @@ ALL_MODES = ["package", *MANIFEST_ONLY_MODES]
 class Connector:
     """Runs one command in one of the three modes; manifest-only runs use the copied files."""
 
-    def __init__(self, files: Path, env: Dict[str, str]) -> None:
-        self.manifest = files / "manifest.yaml"
-        self.components = files / "components.py"
-        self.injected = injected_manifest(self.manifest, self.components)
-        self.env = env
+    def __init__(self, copy: ManifestOnlyCopy) -> None:
+        self.manifest, self.components, self.injected, self.env = copy.manifest, copy.components, copy.injected, copy.env
 
     def run(self, mode: str, command: str, config: Dict[str, Any], catalog: Optional[Dict[str, Any]] = None) -> Run:
         if mode == "package":
@@ -69,25 +63,15 @@ def server() -> Iterator[EmulatorServer]:
         yield emulator
 
 
-def connector_in(folder: Path) -> Connector:
-    files = folder / "files"
-    files.mkdir()
-    for name in ("manifest.yaml", "components.py"):
-        shutil.copyfile(PACKAGE_DIR / name, files / name)
-    hidden = folder / "hide-package"
-    hidden.mkdir()
-    return Connector(files, manifest_only_env(hidden))
-
-
 @pytest.fixture(scope="module")
 def connector(tmp_path_factory: pytest.TempPathFactory) -> Connector:
-    return connector_in(tmp_path_factory.mktemp("manifest-only"))
+    return Connector(manifest_only_copy(tmp_path_factory.mktemp("manifest-only")))
 
 
 def discover_and_read_in_every_mode(folder: Path) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """`discover`, then a full-refresh `read` of every stream (the package's catalog), per mode,
     one at a time (Intercom allows one companies scroll at a time), against one emulator."""
-    connector = connector_in(folder)
+    connector = Connector(manifest_only_copy(folder))
     done: Dict[str, Dict[str, Run]] = {}
     with running_emulator(small_workspace(), token=TOKEN) as server:
         config = config_for(server)
