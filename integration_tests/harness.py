@@ -89,6 +89,12 @@ def parse_messages(stdout: str) -> List[Dict[str, Any]]:
     return messages
 
 
+# The companies scroll's expiry in the tests that lose or leave scrolls (Intercom: about a minute):
+# a test then waits seconds, not a minute, for a scroll to expire; long enough that a busy machine
+# does not expire a scroll between two of its pages.
+SCROLL_EXPIRY = 2.0
+
+
 def scroll_expiry_env(seconds: float) -> Dict[str, str]:
     """The environment for a connector run against an emulator whose companies scroll expires
     after ``seconds`` unused (Intercom: about a minute): the connector then waits that long, not a

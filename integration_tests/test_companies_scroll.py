@@ -21,13 +21,12 @@ import pytest
 import requests
 
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
-from integration_tests.harness import START_TS, Run, catalog_for, config_for, discovered_streams, run_cli, scroll_expiry_env
+from integration_tests.harness import SCROLL_EXPIRY, START_TS, Run, catalog_for, config_for, discovered_streams, run_cli, scroll_expiry_env
 from integration_tests.workspaces import SMALL, small_workspace
 
 SCROLL = r"^/companies/scroll$"
-EXPIRY = 2.0
 SCROLL_PAGE = 10
-ENV = scroll_expiry_env(EXPIRY)
+ENV = scroll_expiry_env(SCROLL_EXPIRY)
 BOTH = ["companies", "company_segments"]
 
 
@@ -41,7 +40,7 @@ def workspace() -> Workspace:
 def server(workspace: Workspace) -> Iterator[EmulatorServer]:
     """The scroll in pages of 10 here (Intercom: 50): pages of 10, 10 and 5, then the empty one,
     the shape of 120 companies in pages of 50 (a first, a second and a last page that differ)."""
-    with running_emulator(workspace, token="tok-scroll", scroll_ttl=EXPIRY, fault_timeout_seconds=1.0, scroll_page_size=SCROLL_PAGE) as emulator:
+    with running_emulator(workspace, token="tok-scroll", scroll_ttl=SCROLL_EXPIRY, fault_timeout_seconds=1.0, scroll_page_size=SCROLL_PAGE) as emulator:
         yield emulator
 
 
@@ -139,7 +138,7 @@ def test_a_storm_of_faults_of_every_kind_on_the_scroll_loses_nothing() -> None:
     ws = Workspace(seed=5, sizes=WorkspaceSizes(companies=200, company_segments_per_company=2, contacts=50, conversations=5), span_days=300)
     rates = {"truncated": 0.1, "scroll_expired": 0.1, "scroll_restart_500": 0.1,
              "500": 0.03, "502": 0.03, "503": 0.03, "504": 0.03, "reset": 0.03, "timeout": 0.03}
-    with running_emulator(ws, token="tok-storm", scroll_ttl=EXPIRY, fault_timeout_seconds=1.0, fault_rates=rates,
+    with running_emulator(ws, token="tok-storm", scroll_ttl=SCROLL_EXPIRY, fault_timeout_seconds=1.0, fault_rates=rates,
                           fault_paths=SCROLL, max_faults_in_a_row=3, fault_seed=11) as storm:
         run = read(storm, BOTH)
         stats = storm.stats()

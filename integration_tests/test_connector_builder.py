@@ -35,6 +35,7 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import TestLi
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
 from integration_tests.harness import (
+    SCROLL_EXPIRY,
     START_TS, config_for, manifest_only_copy, once_per_session, parse_messages, record_key, scroll_expiry_env,
 )
 from integration_tests.workspaces import small_workspace
@@ -43,7 +44,6 @@ from source_intercom.source import load_manifest
 from source_intercom.stream_facts import stream_facts
 
 TOKEN = "builder-token-0123456789"
-SCROLL_EXPIRY = 2.0
 # The limits the Builder applies when the user sets none (what it sends as __test_read_config).
 DEFAULT_LIMITS = {"max_records": TestLimits.DEFAULT_MAX_RECORDS, "max_pages_per_slice": TestLimits.DEFAULT_MAX_PAGES_PER_SLICE,
                   "max_slices": TestLimits.DEFAULT_MAX_SLICES}

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, scroll_expiry_env, sync_through_kills
+from integration_tests.harness import SCROLL_EXPIRY, START_TS, catalog_for, config_for, discovered_streams, scroll_expiry_env, sync_through_kills
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
 from source_intercom.stream_facts import stream_facts
 
@@ -33,7 +33,6 @@ STREAMS = list(stream_facts())
 # waits (a read timeout; the rest of a 10 s rate-limit window).
 FAULTS = ("500", "502", "503", "504", "reset", "truncated")
 SCROLL_FAULTS = ("truncated", "reset", "502", "504", "500", "503", "scroll_expired", "scroll_restart_500")
-SCROLL_EXPIRY = 2.0
 EXAMPLES = int(os.environ.get("SOURCE_INTERCOM_PROPERTY_EXAMPLES", "5"))
 
 

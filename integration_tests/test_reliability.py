@@ -11,12 +11,11 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from integration_tests.harness import CLI, START_TS, catalog_for, config_for, discovered_streams, file_args, run_cli, scroll_expiry_env
+from integration_tests.harness import SCROLL_EXPIRY, CLI, START_TS, catalog_for, config_for, discovered_streams, file_args, run_cli, scroll_expiry_env
 from intercom_emulator import EmulatorServer, RequestRecord, Workspace, WorkspaceSizes, running_emulator
 from source_intercom.stream_facts import stream_facts
 
 ALL_STREAMS = list(stream_facts())
-SCROLL_EXPIRY = 2.0
 COMPACT = WorkspaceSizes(
     admins=3, teams=2, tags=5, segments=4, companies=60, company_segments_per_company=2, contacts=300,
     conversations=40, parts_per_conversation=5, activity_logs=120, tickets=30, conversations_over_part_cap=0,

@@ -41,6 +41,7 @@ from airbyte_cdk.test.standard_tests.docker_base import DockerConnectorTestSuite
 # The suite's parametrization hook (one test per scenario of acceptance-test-config.yml), used as a
 # module-level hook so it applies to this module only (no global `pytest_plugins`).
 from airbyte_cdk.test.standard_tests.pytest_hooks import pytest_generate_tests  # noqa: F401
+from integration_tests.harness import SCROLL_EXPIRY
 from integration_tests.workspaces import small_workspace
 from intercom_emulator import running_emulator
 from source_intercom.source import SourceIntercom
@@ -52,7 +53,6 @@ TEMPLATES_DIR = ROOT / "integration_tests" / "acceptance"
 # their own emulator), created by the fixture below and removed after the module.
 GENERATED_DIR = Path(tempfile.gettempdir()) / f"source-intercom-acceptance-{os.getpid()}"
 TOKEN = "acceptance-token-0123456789"
-SCROLL_EXPIRY = 2.0
 
 DOCKER_SKIP_REASON = (
     "Docker image test: needs a Docker engine (there is only a docker CLI here), builds its own "
