@@ -337,13 +337,18 @@ def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
                 return
             # No room in the last 60 s: the window's call goes unused (it is never sent), and
             # another is asked for once there is room.
-            if not block:
-                raise CallRateLimitHit(error="The fair-share cap (max_requests_per_minute) is reached", item=request, weight=1,
-                                       rate=f"{per_minute} per minute", time_to_wait=datetime.timedelta(seconds=wait))
-            time.sleep(wait)
+            wait_for_room(request, block, datetime.timedelta(seconds=wait), "The fair-share cap (max_requests_per_minute) is reached",
+                          f"{per_minute} per minute")
 
     api_budget.acquire_call = acquire_call_within_the_minute
     api_budget.intercom_cap_per_minute = per_minute
+
+
+def wait_for_room(request: Any, block: bool, wait: datetime.timedelta, why: str, rate: str) -> None:
+    """Waits ``wait`` before a call; a caller that must not wait gets the budget's own refusal."""
+    if not block:
+        raise CallRateLimitHit(error=why, item=request, weight=1, rate=rate, time_to_wait=wait)
+    time.sleep(wait.total_seconds())
 
 
 class SlidingMinute:
@@ -395,10 +400,8 @@ def keep_to_intercoms_windows(api_budget: Any) -> None:
         for window in windows:
             left = window._next_reset_ts - datetime.datetime.now()
             if datetime.timedelta(0) < left < WINDOW_GUARD:
-                if not block:
-                    raise CallRateLimitHit(error="Intercom's rate-limit window is about to end", item=request, weight=1,
-                                           rate=f"{window._call_limit} per {RATE_LIMIT_WINDOW}", time_to_wait=left)
-                time.sleep(left.total_seconds() + 0.001)
+                wait_for_room(request, block, left + datetime.timedelta(milliseconds=1), "Intercom's rate-limit window is about to end",
+                              f"{window._call_limit} per {RATE_LIMIT_WINDOW}")
         acquire_call(request, block=block, timeout=timeout)
 
     api_budget.update_from_response = update_from_current_window
