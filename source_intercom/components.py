@@ -31,8 +31,6 @@ from urllib.parse import urlsplit
 
 import requests
 from airbyte_cdk.models import FailureType
-from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
-from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.declarative.extractors.http_selector import HttpSelector
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
@@ -48,6 +46,35 @@ from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 # ---------------------------------------------------------------------------------------------
+# Reliance on CDK internals
+# ---------------------------------------------------------------------------------------------
+#
+# A few optimisations reach into airbyte-cdk's internals (private fields of the API budget, the
+# wording of its retry log line, a class attribute, the cursor handed to a retriever). In
+# manifest-only mode the platform runs this module on whatever airbyte-cdk its image ships, where
+# any of them may have changed: each goes through cdk_reliance, which logs one warning naming what
+# could not be applied and lets the sync go on with the CDK's own behaviour.
+
+LOGGER = logging.getLogger("airbyte")
+_RELIANCES_WARNED: set = set()
+
+
+def cdk_reliance(what: str, apply: Callable[[], Any]) -> Any:
+    """``apply()``'s result, or None (with one warning per ``what``) when the installed CDK is not
+    what it expects."""
+    try:
+        return apply()
+    except Exception as error:  # noqa: BLE001 - an optimisation never fails a sync
+        if what not in _RELIANCES_WARNED:
+            _RELIANCES_WARNED.add(what)
+            LOGGER.warning(
+                f"source-intercom could not apply {what} on this airbyte-cdk ({type(error).__name__}: {error}); "
+                f"the sync goes on with the CDK's own behaviour."
+            )
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
 # Memory
 # ---------------------------------------------------------------------------------------------
 
@@ -56,7 +83,15 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 # kind this connector's substreams use, see unit_tests) a finished partition's cursor is never
 # read again. Keep only as many as can be in flight: the CDK's thread pool queues at most
 # DEFAULT_MAX_QUEUE_SIZE partitions, and any cursor beyond that is a finished one.
-ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER = ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE + 1_000
+def _keep_only_partition_cursors_in_flight() -> None:
+    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
+
+    assert isinstance(ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER, int)
+    ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER = ThreadPoolManager.DEFAULT_MAX_QUEUE_SIZE + 1_000
+
+
+cdk_reliance("the cap on partition cursors kept in memory (ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER)", _keep_only_partition_cursors_in_flight)
 
 # ---------------------------------------------------------------------------------------------
 # Config validation
@@ -179,7 +214,6 @@ def _expected(schema: Mapping[str, Any]) -> str:
 # Retries
 # ---------------------------------------------------------------------------------------------
 
-LOGGER = logging.getLogger("airbyte")
 
 
 @dataclass(frozen=True)
@@ -287,7 +321,8 @@ class IntercomBackoffStrategy(BackoffStrategy):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._random = random.Random()
-        keep_to_intercoms_windows(self.api_budget)  # first: the fair-share cap's calls go through it
+        cdk_reliance("Intercom's rate-limit windows on the API budget (skipping headers of ended windows, no call in a window's last "
+                     "half second)", lambda: keep_to_intercoms_windows(self.api_budget))  # first: the fair-share cap's calls go through it
         cap_request_rate(self.api_budget, (self.config or {}).get("max_requests_per_minute"))
 
     def backoff_time(
@@ -309,9 +344,14 @@ RATE_LIMIT_WINDOW = datetime.timedelta(seconds=10)
 
 
 def _rate_limit_windows(api_budget: Any) -> List[FixedWindowCallRatePolicy]:
-    """The budget's policies that follow Intercom's 10-second window (the manifest's api_budget)."""
-    return [policy for policy in getattr(api_budget, "_policies", [])
-            if isinstance(policy, FixedWindowCallRatePolicy) and policy._offset == RATE_LIMIT_WINDOW]
+    """The budget's policies that follow Intercom's 10-second window (the manifest's api_budget).
+    Private fields of the CDK: raises when the installed CDK does not have them."""
+    windows = [policy for policy in api_budget._policies if isinstance(policy, FixedWindowCallRatePolicy) and policy._offset == RATE_LIMIT_WINDOW]
+    if not windows:
+        raise LookupError("the API budget has no 10-second FixedWindowCallRatePolicy")
+    for window in windows:
+        assert isinstance(window._call_limit, int) and isinstance(window._next_reset_ts, datetime.datetime)
+    return windows
 
 
 def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
@@ -324,8 +364,13 @@ def cap_request_rate(api_budget: Any, per_minute: Optional[int]) -> None:
     if not per_minute or api_budget is None or getattr(api_budget, "intercom_cap_per_minute", None) == per_minute:
         return
     per_window = max(1, int(per_minute) * RATE_LIMIT_WINDOW.seconds // 60)
-    for window in _rate_limit_windows(api_budget):
-        window._call_limit = min(window._call_limit, per_window)
+
+    def spread_over_the_minute() -> None:
+        for window in _rate_limit_windows(api_budget):
+            window._call_limit = min(window._call_limit, per_window)
+
+    # The spread needs the budget's private fields; the cap itself (below) only its public acquire_call.
+    cdk_reliance("the fair-share cap's spread over the minute (max_requests_per_minute / 6 per 10-second window)", spread_over_the_minute)
     minute = SlidingMinute(int(per_minute))
     acquire_call = api_budget.acquire_call
 
@@ -421,7 +466,14 @@ class RetryLogWording(logging.Filter):
         cause = _RETRIES.last
         if match and cause is not None:
             record.msg, record.args = f"{cause.description}; retrying in {float(match.group(1)):.1f} s.", ()
+        elif not match and record.module == "rate_limiting" and cause is not None:
+            cdk_reliance("the retry log wording (the CDK's retry line did not read as expected, so it is left as the CDK wrote it)",
+                         lambda: self._unexpected(record))
         return True
+
+    @staticmethod
+    def _unexpected(record: logging.LogRecord) -> None:
+        raise ValueError(f"unexpected retry line {str(record.msg)[:120]!r}")
 
 
 def _install_retry_log_wording() -> None:
@@ -1135,8 +1187,9 @@ class SharedReading:
     def __init__(self, reading: str, produce: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: Iterable[str], start: Optional[int]) -> None:
         self.reading, self.start = reading, start
         self._produce = produce
-        # Only the scroll must never wait for its readers; the other readings wait for theirs.
-        self._queues = {role: SpillQueue(spill=reading == "companies") for role in roles}
+        # No reading waits for its readers: a stream the CDK schedules late (a low num_workers) or
+        # never costs disk, and cannot hold the reading, or through it the other streams, up.
+        self._queues = {role: SpillQueue() for role in roles}
         self._taken: set = set()
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None

@@ -47,7 +47,12 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         # holds up to 10,000 items. When the main thread is the slower side (a fast network), it
         # fills with records: 10,000 contacts hold tens of megabytes. A shorter queue keeps the main
         # thread as busy and the workers wait sooner (the CDK's main thread never blocks on it).
-        self._concurrent_source._queue.maxsize = RECORDS_WAITING_FOR_STDOUT
+        components.cdk_reliance("a shorter queue of records waiting for stdout (the concurrent source's _queue)", self._shorten_the_record_queue)
+
+    def _shorten_the_record_queue(self) -> None:
+        record_queue = self._concurrent_source._queue
+        assert isinstance(record_queue.maxsize, int)
+        record_queue.maxsize = RECORDS_WAITING_FOR_STDOUT
 
     @classmethod
     def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:

@@ -1,0 +1,59 @@
+"""Where the installed airbyte-cdk lacks an internal the package relies on, the connector still
+builds and runs with the CDK's own behaviour, and says once what it could not apply (the other
+reliances are tested end to end in integration_tests/test_cdk_reliances_fail_soft.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
+from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
+
+from source_intercom import components
+from source_intercom.source import SourceIntercom
+
+
+@pytest.fixture(autouse=True)
+def no_warning_given_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(components, "_RELIANCES_WARNED", set())
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list:
+    return [r.getMessage() for r in caplog.records if "could not apply" in r.getMessage()]
+
+
+def test_without_the_partition_cursor_cap_the_cdk_keeps_its_own(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delattr(ConcurrentPerPartitionCursor, "DEFAULT_MAX_PARTITIONS_NUMBER")
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("the cap on partition cursors", components._keep_only_partition_cursors_in_flight)
+    assert not hasattr(ConcurrentPerPartitionCursor, "DEFAULT_MAX_PARTITIONS_NUMBER")
+    assert len(_warnings(caplog)) == 1 and "the cap on partition cursors" in _warnings(caplog)[0]
+
+
+def test_without_the_record_queue_the_source_still_builds(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    build = ConcurrentSource.__init__
+
+    def without_queue(self: Any, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        del self._queue
+
+    monkeypatch.setattr(ConcurrentSource, "__init__", without_queue)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        SourceIntercom(config={"access_token": "x", "start_date": "2020-01-01T00:00:00Z"})
+    assert len(_warnings(caplog)) == 1 and "queue of records waiting for stdout" in _warnings(caplog)[0]
+
+
+def test_an_optimisation_that_fails_returns_nothing_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> None:
+        raise AttributeError("_renamed")
+
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        assert components.cdk_reliance("a test optimisation", broken) is None
+        assert components.cdk_reliance("a test optimisation", broken) is None
+        assert components.cdk_reliance("another", lambda: 42) == 42
+    assert _warnings(caplog) == [
+        "source-intercom could not apply a test optimisation on this airbyte-cdk (AttributeError: _renamed); the sync goes on with the CDK's own behaviour."
+    ]
