@@ -52,6 +52,17 @@ CHANGED_CDKS: Dict[str, str] = {
 
         logging.setLogRecordFactory(reworded)
     """,
+    # The stream's cursor no longer handed to a custom retriever.
+    "the first slice from the stream's cursor": """
+        from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+        create = ModelToComponentFactory.create_custom_component
+
+        def without_cursor(self, model, config, **kwargs):
+            kwargs.pop("cursor", None)
+            return create(self, model, config, **kwargs)
+
+        ModelToComponentFactory.create_custom_component = without_cursor
+    """,
 }
 
 # What the warnings name, where a change costs more than one optimisation.

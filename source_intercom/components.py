@@ -12,6 +12,7 @@ import calendar
 import collections
 import datetime
 import concurrent.futures
+import copy
 import functools
 import hashlib
 import json
@@ -525,37 +526,6 @@ class TopLevelListExtractor(RecordExtractor):
 
 
 @dataclass
-class ConversationPartsExtractor(RecordExtractor):
-    """Flattens ``GET /conversations/{id}`` into one record per conversation part.
-
-    Parts do not name their conversation, so each gets ``conversation_id`` and the conversation's
-    ``created_at``/``updated_at`` as ``conversation_created_at``/``conversation_updated_at``.
-    Intercom returns at most the 500 most recent parts; when ``total_count`` says there are more,
-    a warning names the conversation so that nobody mistakes the gap for a connector bug.
-    """
-
-    parameters: InitVar[Mapping[str, Any]]
-
-    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
-        conversation = _json_body(response)
-        listing = conversation.get("conversation_parts") or {}
-        parts = listing.get("conversation_parts") or []
-        total = listing.get("total_count")
-        if isinstance(total, int) and total > len(parts):
-            LOGGER.warning(
-                f"Conversation {conversation.get('id')} has {total} parts but Intercom returns only the {len(parts)} most recent; "
-                f"the {total - len(parts)} oldest parts cannot be replicated through the API."
-            )
-        for part in parts:
-            yield {
-                **part,
-                "conversation_id": conversation.get("id"),
-                "conversation_created_at": conversation.get("created_at"),
-                "conversation_updated_at": conversation.get("updated_at"),
-            }
-
-
-@dataclass
 class CursorInSliceFilter(RecordFilter):
     """Keeps the records whose cursor value (``$parameters.record_cursor_field``, else
     ``updated_at``) lies in the slice: from its start, and up to its end with ``bounds:
@@ -920,11 +890,13 @@ def scroll_idle_expiry_seconds() -> float:
 # ---------------------------------------------------------------------------------------------
 #
 # POST /{contacts,conversations,tickets}/search pages by a cursor (starting_after), so one query
-# is read page after page. A sync reads the whole range from start_date (or the state) to now in
-# windows sized by the data: the first page of the range says how many records it holds
-# (total_count); a range that one reader gets through in a few seconds is read whole, a bigger one
-# is split into windows read at once, each of them split again if it still holds far more. Empty
-# years cost the one request that finds them empty.
+# is read page after page, oldest updated_at first. A reading reads the whole range from the
+# first slice's start (start_date or the state) to now in windows sized by the data: the first
+# page of the range says how many records it holds (total_count); a range that one reader gets
+# through in a few seconds is read whole, a bigger one is split into windows read at once, each
+# of them split again if it still holds far more. Empty years cost the one request that finds
+# them empty. These windows are the reading's own: the CDK's slices (checkpoints) do not change
+# which requests are made.
 
 
 @dataclass(frozen=True)
@@ -934,8 +906,43 @@ class SearchPage:
     next_cursor: Optional[str]
 
 
+@dataclass(frozen=True)
+class Page:
+    """Records of a reading, in the order read, and how far it has got: every record whose cursor
+    value is at most ``covered_to`` has been delivered by now, with this page or before it
+    (None: nothing is known yet, as in the companies scroll, which is in no order)."""
+
+    records: List[Mapping[str, Any]]
+    covered_to: Optional[int]
+
+
+class _Coverage:
+    """How far each window of a search has been read. The windows tile [low, high]; a window's
+    pages come oldest first, so a window is read up to just before the last cursor value of the
+    page last delivered (the next page may hold more records of that second)."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self._read_to: Dict[Tuple[int, int], int] = {(low, high): low - 1}
+
+    def split(self, window: Tuple[int, int], parts: List[Tuple[int, int]]) -> None:
+        del self._read_to[window]
+        self._read_to.update((part, part[0] - 1) for part in parts)
+
+    def advance(self, window: Tuple[int, int], to: int) -> None:
+        self._read_to[window] = max(self._read_to[window], min(to, window[1]))
+
+    def covered_to(self) -> int:
+        """The last cursor value up to which every window is read."""
+        reached = -math.inf
+        for (low, high), read_to in sorted(self._read_to.items()):
+            reached = read_to
+            if read_to < high:
+                break
+        return int(reached)
+
+
 class SearchReader:
-    """Every record of a search whose ``updated_at`` lies in [start, end], each once.
+    """Every record of a search whose ``updated_at`` lies in [start, end], each once, as Pages.
 
     ``fetch(low, high, cursor)`` asks for one page of the records updated in [low, high] (the
     query may be wider, as the contacts' day-granular one is: records outside are dropped here).
@@ -962,9 +969,10 @@ class SearchReader:
     # stays bounded and no pool thread waits for room.
     pages_in_memory = 8
 
-    def records(self) -> Iterator[List[Mapping[str, Any]]]:
+    def pages(self) -> Iterator[Page]:
         done: "queue.Queue[Any]" = queue.Queue()  # at most pages_in_memory answers
         waiting: Deque[_WindowPage] = collections.deque([_WindowPage(self._start, self._end, self._window_records)])
+        coverage = _Coverage(self._start, self._end)
         in_flight = 0
         while waiting or in_flight:
             while waiting and in_flight < self.pages_in_memory:
@@ -974,17 +982,21 @@ class SearchReader:
             in_flight -= 1
             if isinstance(page, BaseException):
                 raise page
+            window = (asked.low, asked.high)
             if asked.cursor is None:  # a window's first page: it may hold too many records
                 windows = self._split(asked.low, asked.high, page.total_count, asked.split_above)
                 if windows:
+                    coverage.split(window, windows)
                     waiting.extend(_WindowPage(low, high, 2 * self._window_records) for low, high in windows)
                     continue
                 self.windows += 1
             if page.next_cursor:  # the window's next page first: windows end one by one
                 waiting.appendleft(replace(asked, cursor=page.next_cursor))
+                coverage.advance(window, int(page.records[-1].get("updated_at") or 0) - 1 if page.records else window[0] - 1)
+            else:
+                coverage.advance(window, asked.high)
             records = [record for record in page.records if asked.low <= (record.get("updated_at") or 0) <= asked.high]
-            if records:
-                yield records
+            yield Page(records, coverage.covered_to())
 
     def _fetch_into(self, asked: "_WindowPage", done: "queue.Queue[Any]") -> None:
         try:
@@ -1005,7 +1017,6 @@ class SearchReader:
         return [(bounds[i], bounds[i + 1] - 1) for i in range(parts)]
 
 
-
 @dataclass(frozen=True)
 class _WindowPage:
     """One page of a search window: its first (``cursor`` None) or the one after ``cursor``."""
@@ -1016,124 +1027,122 @@ class _WindowPage:
     cursor: Optional[str] = None
 
 
-class PagesReader:
-    """Every record of a list paged by page number whose pages stay put while it is read (the
-    admin activity logs of a closed time range): the first page says how many pages there are,
-    and the others are fetched by ``pool``, ``pages_in_memory`` at a time (fetched and not yet
-    read, or being fetched). ``fetch(page)`` returns (records, total pages)."""
-
-    pages_in_memory = 8
-
-    def __init__(self, fetch: Callable[[int], Tuple[List[Mapping[str, Any]], int]], pool: concurrent.futures.Executor) -> None:
-        self._fetch, self._pool = fetch, pool
-
-    def records(self) -> Iterator[List[Mapping[str, Any]]]:
-        first, total_pages = self._fetch(1)
-        yield first
-        ahead: Deque["concurrent.futures.Future[Tuple[List[Mapping[str, Any]], int]]"] = collections.deque()
-        next_page = 2
-        try:
-            while ahead or next_page <= total_pages:
-                while next_page <= total_pages and len(ahead) < self.pages_in_memory:
-                    ahead.append(self._pool.submit(self._fetch, next_page))
-                    next_page += 1
-                yield ahead.popleft().result()[0]
-        finally:
-            for future in ahead:
-                future.cancel()
-
-
 # ---------------------------------------------------------------------------------------------
-# Shared readings
+# Readings
 # ---------------------------------------------------------------------------------------------
 #
 # Several streams take their records from the same Intercom data: companies and company_segments
-# from the companies scroll, contacts and contact_tags/contact_companies from the contacts search,
-# conversations and conversation_parts from the conversations search, tickets and ticket_parts
-# from the tickets search. When a sync holds several of them, one reading serves them all: the
-# data is requested once. A reading runs in threads of its own, from the first stream's arrival to
-# its end, whatever order the CDK starts the streams in, and never waits for a stream that is busy
-# (each stream has a SpillQueue). A stream whose range starts before the shared reading's (its
-# state is older) reads on its own.
+# from the companies scroll; contacts, contact_tags and contact_companies from the contacts
+# search; conversations and conversation_parts from the conversations search (with one GET per
+# conversation for its parts); tickets and ticket_parts from the tickets search. The manifest's
+# `reading_streams` says which stream plays which role in which reading; ROLES below says what
+# each role takes from a record.
+#
+# When a sync holds several streams of a reading, one reading serves them all: the data is
+# requested once. A reading runs in threads of its own from the first partition that asks for
+# it, and never waits for a stream: each (role, slice) has a queue that spills to disk while no
+# partition of that role reads it, so a stream that the CDK schedules late, or never, costs disk,
+# not memory, and cannot hold the reading (or, through it, the other streams) up.
+#
+# The CDK's slices of a search stream are windows of `window_days` on the parent's updated_at
+# (the manifest's `step`): the reading routes each record to the slice holding its cursor value,
+# and a slice's partition ends once the reading has covered its last second. The CDK's concurrent
+# cursor then checkpoints every slice as it closes, oldest first: a killed sync resumes from the
+# last closed slice. The companies scroll is in no order and cannot be resumed: its one slice
+# closes at the scroll's end.
+
+
+class SpillFile:
+    """An append-only temporary file of JSON lines, shared by the queues of one reading."""
+
+    def __init__(self) -> None:
+        self._file: Optional[Any] = None
+        self._lock = threading.Lock()
+
+    def write(self, records: List[Any]) -> Tuple[int, int]:
+        """Appends the records; returns where they start and how many they are."""
+        with self._lock:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
+            self._file.seek(0, os.SEEK_END)
+            offset = self._file.tell()
+            self._file.write("".join(json.dumps(record) + "\n" for record in records))
+            return offset, len(records)
+
+    def read(self, offset: int, count: int) -> List[Any]:
+        with self._lock:
+            assert self._file is not None
+            self._file.seek(offset)
+            return [json.loads(self._file.readline()) for _ in range(count)]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def _copy_of(error: BaseException) -> BaseException:
+    """The reading's error for one more reader: a copy, so that the tracebacks of its readers do not
+    pile up on one object."""
+    try:
+        copied = copy.copy(error)
+        copied.__cause__ = error.__cause__
+        return copied
+    except Exception:  # noqa: BLE001 - an error that cannot be copied is raised itself
+        return error
 
 
 class SpillQueue:
-    """A first-in first-out queue of JSON records between one reading thread and one reader, held
-    in memory up to ``memory_records``. Beyond that, with ``spill``, in a temporary file: a reader
-    that starts late or falls behind costs disk, not memory, and never makes the reading wait (the
-    companies scroll must not wait: it would expire). Without ``spill``, the reading waits for the
-    reader (a search can wait). The reader gets batches of at most ``memory_records`` records."""
+    """A first-in first-out queue of records from a reading to one partition that never makes the
+    reading wait: records go to memory while a reader is attached, up to ``memory_records``, and
+    to the reading's SpillFile otherwise. The reader gets them in order, in batches."""
 
-    def __init__(self, memory_records: int = 500, spill: bool = True) -> None:
-        self._memory: Deque[Any] = collections.deque()
-        self._limit = memory_records
-        self._may_spill = spill
-        self._spill: Optional[Any] = None  # temporary file of JSON lines, once the memory is full
-        self._write_at = self._read_at = 0  # where the next spilled line goes, and the next one to read
+    def __init__(self, spill: SpillFile, memory_records: int = 500) -> None:
+        self._items: Deque[Any] = collections.deque()  # lists of records in memory, or (offset, count) spilled
+        self._in_memory = 0
+        self._spill, self._limit = spill, memory_records
+        self._attached = False
         self._ready = threading.Condition()
         self._finished = False
         self._error: Optional[BaseException] = None
 
-    def put(self, records: Iterable[Any]) -> None:
+    def put(self, records: List[Any]) -> None:
+        if not records:
+            return
         with self._ready:
-            for record in records:
-                if self._finished:  # its reader is gone (it reads elsewhere)
-                    return
-                while not self._may_spill and len(self._memory) >= self._limit and not self._finished:
-                    self._ready.notify_all()  # the reader takes what is there, making room
-                    self._ready.wait(timeout=1.0)
-                if self._spill is None and (len(self._memory) < self._limit or not self._may_spill):
-                    self._memory.append(record)
-                    continue
-                if self._spill is None:
-                    self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
-                    self._write_at = self._read_at = 0
-                self._spill.seek(self._write_at)
-                self._spill.write(json.dumps(record) + "\n")
-                self._write_at = self._spill.tell()
+            if self._attached and self._in_memory + len(records) <= self._limit:
+                self._items.append(records)
+                self._in_memory += len(records)
+            else:
+                self._items.append(self._spill.write(records))
             self._ready.notify_all()
 
     def finish(self, error: Optional[BaseException] = None) -> None:
         with self._ready:
-            self._finished, self._error = True, error
+            if not self._finished:
+                self._finished, self._error = True, error
             self._ready.notify_all()
 
     def batches(self, waiting_for: str, heartbeat_seconds: float = 30.0) -> Iterator[List[Any]]:
+        with self._ready:
+            self._attached = True
         waited = 0.0
         while True:
             with self._ready:
-                while not self._memory and self._spill is None and not self._finished:
+                while not self._items and not self._finished:
                     if not self._ready.wait(timeout=heartbeat_seconds):
                         waited += heartbeat_seconds
                         LOGGER.info(f"Waiting for {waiting_for} ({waited:.0f} s so far).")
-                batch = self._take()
-                if not batch and self._finished:
+                if not self._items:
                     if self._error is not None:
-                        raise self._error
+                        raise _copy_of(self._error)
                     return
+                item = self._items.popleft()
+                if isinstance(item, list):
+                    self._in_memory -= len(item)
             waited = 0.0
-            yield batch
-
-    def _take(self) -> List[Any]:
-        if self._memory:
-            batch = list(self._memory)
-            self._memory.clear()
-            self._ready.notify_all()  # a reading waiting for room goes on
-            return batch
-        if self._spill is None:
-            return []
-        self._spill.seek(self._read_at)
-        batch = []
-        while len(batch) < self._limit:
-            line = self._spill.readline()
-            if not line:
-                break
-            batch.append(json.loads(line))
-        self._read_at = self._spill.tell()
-        if self._read_at >= self._write_at:  # everything spilled is read back: memory first again
-            self._spill.close()
-            self._spill = None
-        return batch
+            yield item if isinstance(item, list) else self._spill.read(*item)
 
 
 Projection = Callable[[Mapping[str, Any]], Iterable[Any]]
@@ -1164,109 +1173,175 @@ def _list_rows(list_name: str, owner: str) -> Projection:
     return rows
 
 
-def _ticket_parts(ticket: Mapping[str, Any]) -> Iterable[Any]:
-    listing = ticket.get("ticket_parts") or {}
-    parent = {"ticket_id": ticket.get("id"), "ticket_created_at": ticket.get("created_at"), "ticket_updated_at": ticket.get("updated_at")}
-    return ({**part, **parent} for part in listing.get("ticket_parts") or [])
+def _parts(owner: str) -> Projection:
+    """Every part of a conversation or ticket (``{owner}_parts.{owner}_parts``), each with its
+    owner's id, created_at and updated_at (``{owner}_id``, ...): the parts do not name it."""
+
+    def rows(record: Mapping[str, Any]) -> Iterable[Any]:
+        parent = {f"{owner}_id": record.get("id"), f"{owner}_created_at": record.get("created_at"), f"{owner}_updated_at": record.get("updated_at")}
+        return ({**part, **parent} for part in (record.get(f"{owner}_parts") or {}).get(f"{owner}_parts") or [])
+
+    return rows
 
 
-# What each stream of a reading takes from its records, by reading and role (the manifest names
-# the reading and the role of each stream, and which stream plays which role).
+# What each role of a reading takes from a record (the manifest's `reading_streams` says which
+# stream plays it).
 ROLES: Dict[str, Dict[str, Projection]] = {
     "companies": {"records": _whole, "partitions": _id_and_updated_at},
     "contacts": {"records": _whole, "tags": _list_rows("tags", "contact"), "companies": _list_rows("companies", "contact")},
-    "conversations": {"records": _whole, "partitions": _id_and_updated_at},
-    "tickets": {"records": _without("ticket_parts"), "parts": _ticket_parts},
-    "activity_logs": {"records": _whole},
+    "conversations": {"records": _without("conversation_parts"), "parts": _parts("conversation")},
+    "tickets": {"records": _without("ticket_parts"), "parts": _parts("ticket")},
 }
 
 
-class SharedReading:
-    """One reading, in a thread of its own, for the roles (streams) that take records from it."""
+@dataclass(frozen=True)
+class SliceGrid:
+    """The CDK's slices of a reading's streams: ``step`` seconds each from ``anchor`` (the first
+    slice's start), the last one ending at ``end``; one slice from ``anchor`` when ``step`` is None."""
 
-    def __init__(self, reading: str, produce: Callable[[], Iterator[List[Mapping[str, Any]]]], roles: Iterable[str], start: Optional[int]) -> None:
-        self.reading, self.start = reading, start
+    anchor: int
+    end: int
+    step: Optional[int]
+
+    def slice_of(self, value: Optional[int]) -> int:
+        """The start of the slice that holds a cursor value."""
+        if self.step is None or value is None or value < self.anchor:
+            return self.anchor
+        return self.anchor + (int(value) - self.anchor) // self.step * self.step
+
+    def holds(self, low: int) -> bool:
+        """Whether a slice starting at ``low`` is one of this grid's."""
+        return low >= self.anchor and (low == self.anchor if self.step is None else (low - self.anchor) % self.step == 0)
+
+    def last_of(self, low: int) -> int:
+        return self.end if self.step is None else min(self.end, low + self.step - 1)
+
+
+class Reading:
+    """One reading of Intercom data, in a thread of its own, for the roles (streams) that take
+    records from it, each slice of each role a queue of its own (see the section comment)."""
+
+    def __init__(self, name: str, produce: Callable[[FrozenSet[str]], Iterator[Page]], roles: Iterable[str], grid: SliceGrid) -> None:
+        self.name, self.grid = name, grid
         self._produce = produce
-        # No reading waits for its readers: a stream the CDK schedules late (a low num_workers) or
-        # never costs disk, and cannot hold the reading, or through it the other streams, up.
-        self._queues = {role: SpillQueue() for role in roles}
-        self._taken: set = set()
+        self._roles = set(roles)
+        self._spill = SpillFile()
+        self._queues: Dict[Tuple[str, int], SpillQueue] = {}
+        self._taken: set = set()  # (role, slice) read or being read
+        self._covered_to: Optional[int] = None
+        self._finished = False
+        self._error: Optional[BaseException] = None
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
 
-    def serves(self, role: str, start: Optional[int]) -> bool:
-        """Whether the role can take its records from this reading: it is one of its roles, has not
-        taken them yet, and its range starts no earlier than the reading's."""
+    def serves(self, role: str, low: int) -> bool:
+        """Whether the role's slice starting at ``low`` can take its records from this reading."""
         with self._lock:
-            covered = self.start is None or (start is not None and start >= self.start)
-            return role in self._queues and role not in self._taken and covered
+            return role in self._roles and (role, low) not in self._taken and self.grid.holds(low)
 
     def release(self, role: str) -> None:
-        """The role reads elsewhere: what this reading would have kept for it is dropped."""
+        """The role reads elsewhere: what this reading kept for it is dropped."""
         with self._lock:
-            queue_ = self._queues.pop(role, None)
-        if queue_ is not None:
-            queue_.finish()
+            self._roles.discard(role)
+            dropped = [key for key in self._queues if key[0] == role]
+            for key in dropped:
+                self._queues.pop(key).finish()
 
-    def records(self, role: str) -> Iterator[List[Any]]:
+    def records(self, role: str, low: int) -> Iterator[List[Any]]:
+        """The role's records of the slice starting at ``low``, in batches."""
         with self._lock:
-            self._taken.add(role)
-            queue_ = self._queues[role]
+            self._taken.add((role, low))
+            queue_ = self._queue(role, low)
+            self._finish_covered()
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"{self.reading}-reading", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=f"{self.name}-reading", daemon=True)
                 self._thread.start()
-        others = "" if len(self._queues) == 1 else ", which other streams of this sync read too"
+        others = "" if len(self._roles) == 1 else ", which other streams of this sync read too"
         try:
-            yield from queue_.batches(f"the {self.reading} reading{others}")
-        finally:  # read to its end, or stopped early (a record limit): either way it takes no more
-            self.release(role)
+            yield from queue_.batches(f"the {self.name} reading{others}")
+        finally:
+            with self._lock:
+                self._queues.pop((role, low), None)
+
+    def _queue(self, role: str, low: int) -> SpillQueue:
+        key = (role, low)
+        if key not in self._queues:
+            self._queues[key] = SpillQueue(self._spill)
+            if self._finished:
+                self._queues[key].finish(self._error)
+        return self._queues[key]
+
+    def _finish_covered(self) -> None:
+        """Ends every queue whose slice the reading has covered to its last second."""
+        covered = self._covered_to
+        if covered is None:
+            return
+        for (role, low), queue_ in self._queues.items():
+            if self.grid.last_of(low) <= covered or low > self.grid.end:
+                queue_.finish()
 
     def _run(self) -> None:
-        projections = ROLES[self.reading]
-        try:
-            for records in self._produce():
-                with self._lock:
-                    queues = list(self._queues.items())
-                if not queues:  # every stream stopped taking records: so does the reading
-                    return
-                for role, queue_ in queues:
-                    queue_.put(item for record in records for item in projections[role](record))
-        except Exception as error:  # noqa: BLE001 - handed to every reader, which raises it
-            self._finish(error)
-            return
-        self._finish(None)
-
-    def _finish(self, error: Optional[BaseException]) -> None:
+        projections = ROLES[self.name]
         with self._lock:
-            queues = list(self._queues.values())
-        for queue_ in queues:
-            queue_.finish(error)
+            roles_at_start = frozenset(self._roles)
+        try:
+            for page in self._produce(roles_at_start):
+                rows: Dict[Tuple[str, int], List[Any]] = collections.defaultdict(list)
+                with self._lock:
+                    roles = list(self._roles)
+                if not roles:  # every stream stopped taking records: so does the reading
+                    break
+                for record in page.records:
+                    low = self.grid.slice_of(record.get("updated_at"))
+                    for role in roles:
+                        rows[(role, low)].extend(projections[role](record))
+                with self._lock:
+                    for (role, low), batch in rows.items():
+                        if role in self._roles and (role, low) not in self._taken or (role, low) in self._queues:
+                            self._queue(role, low).put(batch)
+                    if page.covered_to is not None:
+                        self._covered_to = page.covered_to
+                        self._finish_covered()
+        except Exception as error:  # noqa: BLE001 - handed to every reader, which raises it
+            self._end(error)
+            return
+        self._end(None)
+
+    def _end(self, error: Optional[BaseException]) -> None:
+        with self._lock:
+            self._finished, self._error = True, error
+            for queue_ in self._queues.values():
+                queue_.finish(error)
 
 
-class _SharedReadings:
-    """The readings of this process, one per workspace (API host and token) and reading."""
+class _Readings:
+    """The readings of this process, by workspace (API host and token) and reading name."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._readings: Dict[Tuple[str, str], SharedReading] = {}
+        self._readings: Dict[Tuple[str, str], List[Reading]] = collections.defaultdict(list)
 
     def reading_for(
-        self, workspace: str, reading: str, role: str, roles_in_sync: FrozenSet[str], start: Optional[int],
-        produce: Callable[[], Iterator[List[Mapping[str, Any]]]],
-    ) -> SharedReading:
+        self, workspace: str, name: str, role: str, roles_in_sync: FrozenSet[str], low: int, grid: SliceGrid,
+        produce: Callable[[FrozenSet[str]], Iterator[Page]],
+    ) -> Reading:
+        """The reading that serves the role's slice starting at ``low``: one that already does, or a
+        new one, shared with the other roles of the sync unless the role reads on its own (its
+        slices are not those of the reading of the others: another state)."""
         with self._lock:
-            shared = self._readings.get((workspace, reading))
-            if shared is not None and shared.serves(role, start):
-                return shared
-            if shared is not None:
-                shared.release(role)
-            elif role in roles_in_sync and len(roles_in_sync) > 1:
-                shared = self._readings[(workspace, reading)] = SharedReading(reading, produce, roles_in_sync, start)
-                return shared
-        return SharedReading(reading, produce, {role}, start)  # a reading of its own
+            readings = self._readings[(workspace, name)]
+            for reading in readings:
+                if reading.serves(role, low):
+                    return reading
+            for reading in readings:
+                reading.release(role)
+            shared_roles = roles_in_sync if role in roles_in_sync and not any(reading.grid.holds(low) for reading in readings) else {role}
+            reading = Reading(name, produce, shared_roles, grid)
+            readings.append(reading)
+            return reading
 
 
-_SHARED_READINGS = _SharedReadings()
+_READINGS = _Readings()
 _POOLS: Dict[Tuple[str, int], concurrent.futures.ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
@@ -1275,40 +1350,41 @@ DETAIL_PAGES_AHEAD = 4
 
 
 def pages_with_details(
-    pages: Iterable[List[Mapping[str, Any]]],
+    pages: Iterable[Page],
     incomplete: Callable[[Mapping[str, Any]], bool],
     complete: Callable[[Mapping[str, Any]], Mapping[str, Any]],
     pool: concurrent.futures.Executor,
-) -> Iterator[List[Mapping[str, Any]]]:
-    """Each page of records, in order, the incomplete ones completed (by ``complete``, in the
-    pool) before the page goes on; complete records cost nothing. The details of the next
+) -> Iterator[Page]:
+    """Each page, in order, its incomplete records completed (by ``complete``, in the pool) before
+    the page goes on; complete records cost nothing. The details of the next
     ``DETAIL_PAGES_AHEAD`` pages are fetched while a page waits for its own, so that a page's
     slowest detail does not hold the whole reading."""
-    ahead: Deque[List[Any]] = collections.deque()
+    ahead: Deque[Tuple[List[Any], Optional[int]]] = collections.deque()
     try:
-        for records in pages:
-            ahead.append([pool.submit(complete, record) if incomplete(record) else record for record in records])
+        for page in pages:
+            ahead.append(([pool.submit(complete, record) if incomplete(record) else record for record in page.records], page.covered_to))
             if len(ahead) > DETAIL_PAGES_AHEAD:
-                yield _completed(ahead.popleft())
+                yield _completed(*ahead.popleft())
         while ahead:
-            yield _completed(ahead.popleft())
+            yield _completed(*ahead.popleft())
     finally:
-        for page in ahead:
-            for item in page:
+        for items, _ in ahead:
+            for item in items:
                 if isinstance(item, concurrent.futures.Future):
                     item.cancel()
 
 
-def _completed(page: List[Any]) -> List[Mapping[str, Any]]:
+def _completed(items: List[Any], covered_to: Optional[int]) -> Page:
     """A page whose items are records or futures of records, with every future's record."""
-    return [item.result() if isinstance(item, concurrent.futures.Future) else item for item in page]
+    return Page([item.result() if isinstance(item, concurrent.futures.Future) else item for item in items], covered_to)
 
 
 def reading_pool(kind: str, workers: int) -> concurrent.futures.ThreadPoolExecutor:
-    """The threads of this process's readings, by kind: ``windows`` read search windows and list
-    pages, ``details`` a contact's lists or a ticket's parts (num_workers each; the CDK's own
-    workers come on top). Two pools, because a window may wait for the reading to take its pages
-    while the reading waits for details: they must never wait for the same threads."""
+    """The threads of this process's readings, by kind: ``windows`` read search windows, ``details``
+    a record's details (a contact's lists, a conversation's or a ticket's parts); num_workers
+    each, the CDK's own workers come on top. Two pools, because a window may wait for the reading
+    to take its pages while the reading waits for details: they must never wait for the same
+    threads. Neither waits for a CDK worker, whatever num_workers is."""
     with _POOLS_LOCK:
         if (kind, workers) not in _POOLS:
             _POOLS[(kind, workers)] = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"reading-{kind}")
@@ -1338,16 +1414,16 @@ def _slice_bounds(stream_slice: StreamSlice) -> Tuple[Optional[int], Optional[in
 
 
 @dataclass
-class SharedReadingRetriever(Retriever):
-    """A stream that takes its records from a shared reading (see the section comment above).
+class ReadingRetriever(Retriever):
+    """A stream that takes its records from a reading (see the section comment above); the
+    subclasses say what the reading reads.
 
-    ``$parameters``: ``reading`` (companies, contacts, conversations, tickets), ``role`` (what the
-    stream takes: records, partitions, tags, companies, parts) and ``reading_streams`` (which stream
-    of the manifest plays which role, to know which of them the sync holds). The records go through
-    the stream's record selector with the stream's own slice (its filter by the cursor). The
-    ``requester`` sends the reading's requests (the scroll, the search); ``detail_requester``
-    (``api_path: "{path}"``) the requests for one record's details (a contact's lists beyond the
-    10 that Intercom embeds, a ticket's parts beyond those the search embeds).
+    ``$parameters``: ``reading`` (its name) and ``reading_streams`` (which stream of the manifest
+    plays which role in it: the one place that says so). A stream plays the role that names it,
+    or, for a parent stream read for another stream's partitions, ``reading_for``'s role. The
+    records go through the stream's record selector with the stream's own slice (its filter by
+    the cursor). The ``requester`` sends the reading's requests; ``detail_requester``
+    (``api_path: "{path}"``) the requests for one record's details.
     """
 
     requester: Requester
@@ -1356,58 +1432,74 @@ class SharedReadingRetriever(Retriever):
     parameters: InitVar[Mapping[str, Any]]
     name: str = ""
     detail_requester: Optional[Requester] = None
+    cursor: Optional[Any] = None  # the stream's concurrent cursor, which the CDK hands to its retriever
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._reading = parameters["reading"]
-        self._role = parameters.get("role", "records")
-        self._streams: Mapping[str, str] = parameters.get("reading_streams") or {self._role: parameters.get("name")}
+        self._streams: Mapping[str, str] = parameters["reading_streams"]
+        player = parameters.get("reading_for") or parameters.get("name")
+        roles = [role for role, stream in self._streams.items() if stream == player]
+        if len(roles) != 1:
+            raise ValueError(f"Stream '{player}' plays {len(roles)} roles in the {self._reading} reading's reading_streams; it must play one.")
+        self._role = roles[0]
         self._parameters = parameters
+        self._skipped_logged = False
+        self._first_slice: Optional[int] = None
 
     def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
         stream_slice = stream_slice or StreamSlice(partition={}, cursor_slice={})
-        start, end = _slice_bounds(stream_slice)
+        low, _ = _slice_bounds(stream_slice)
+        grid = self._grid(self._first_slice_start(low))
+        low = grid.slice_of(low)
         synced = streams_of_this_sync()
         roles_in_sync = frozenset(role for role, stream in self._streams.items() if stream in synced)
         workspace = hashlib.sha256((self.requester.get_url() + str(self.config.get("access_token"))).encode()).hexdigest()
-        shared = _SHARED_READINGS.reading_for(
-            workspace, self._reading, self._role, roles_in_sync, start if self._reading != "companies" else None,
-            lambda: self._produce(start, end),
+        reading = _READINGS.reading_for(
+            workspace, self._reading, self._role, roles_in_sync, low, grid,
+            lambda roles: self._pages(grid.anchor, grid.end, roles),
         )
         try:
-            for records in shared.records(self._role):
+            for records in reading.records(self._role, low):
                 yield from self.record_selector.filter_and_transform(records, {}, records_schema, stream_slice)
         except ReadingRefused as refusal:
             # Intercom refused the reading (a permission the token lacks): every stream of it is
-            # skipped, each with the manifest's message about its own permission.
-            template = self._parameters.get("skip_message") or "Skipping stream '{{ parameters.name }}': Intercom refused the access token."
-            LOGGER.warning(InterpolatedString.create(template, parameters=self._parameters).eval(self.config, response=refusal.body))
+            # skipped, each with the manifest's message about its own permission, once.
+            if not self._skipped_logged:
+                self._skipped_logged = True
+                template = self._parameters.get("skip_message") or "Skipping stream '{{ parameters.name }}': Intercom refused the access token."
+                LOGGER.warning(InterpolatedString.create(template, parameters=self._parameters).eval(self.config, response=refusal.body))
 
-    # ---- what a reading reads
-    def _produce(self, start: Optional[int], end: Optional[int]) -> Iterator[List[Mapping[str, Any]]]:
-        if self._reading == "companies":
-            return CompaniesScrollReader(self._scroll_page, idle_expiry_seconds=scroll_idle_expiry_seconds()).companies()
-        if self._reading == "activity_logs":
-            return PagesReader(lambda page: self._numbered_page(start, end, page), self._pool("windows")).records()
-        reader = SearchReader(
-            self._search_page, int(start or 0), int(end if end is not None else time.time()), self._pool("windows"),
-            window_records=int(self._parameters.get("window_records", 6_000)),
-            min_window_seconds=int(self._parameters.get("min_window_days", 0)) * 86_400,
-        )
-        if self._reading == "contacts":
-            return self._with_details(reader.records(), _has_cut_list, self._complete_contact_lists)
-        if self._reading == "tickets":
-            return self._with_details(reader.records(), _has_cut_parts, self._complete_ticket_parts)
-        return reader.records()
+    def _first_slice_start(self, low: Optional[int]) -> int:
+        """Where the stream's first slice starts: the reading reads from there, whichever slice the
+        CDK happens to start first. Asked of the stream's cursor once; without it (another CDK),
+        the first slice read starts the reading, and a slice before it reads on its own."""
+        if self._first_slice is None:
+            first = cdk_reliance("the first slice from the stream's cursor", lambda: _slice_bounds(next(iter(self.cursor.stream_slices())))[0])  # type: ignore[union-attr]
+            self._first_slice = first if first is not None else (low or 0)
+        return self._first_slice
+
+    def _grid(self, low: int) -> SliceGrid:
+        days = self._parameters.get("window_days")
+        return SliceGrid(low, int(time.time()), int(days) * 86_400 if days else None)
+
+    def _pages(self, start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
+        """What the reading reads, for these roles, from ``start`` to ``end``."""
+        raise NotImplementedError
 
     def _pool(self, kind: str) -> concurrent.futures.ThreadPoolExecutor:
         return reading_pool(kind, int(self.config.get("num_workers") or DEFAULT_WORKERS))
 
-    def _with_details(
-        self, pages: Iterator[List[Mapping[str, Any]]], incomplete: Callable[[Mapping[str, Any]], bool], complete: Callable[[Mapping[str, Any]], Mapping[str, Any]]
-    ) -> Iterator[List[Mapping[str, Any]]]:
-        return pages_with_details(pages, incomplete, complete, self._pool("details"))
 
-    # ---- the scroll
+@dataclass
+class CompaniesScrollRetriever(ReadingRetriever):
+    """The companies reading: GET /companies/scroll read in passes (see "Companies scroll"). The
+    scroll is in no order and cannot be resumed, so its streams have one slice, closed at its end."""
+
+    def _pages(self, start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
+        for companies in CompaniesScrollReader(self._scroll_page, idle_expiry_seconds=scroll_idle_expiry_seconds()).companies():
+            yield Page(companies, None)
+        yield Page([], end)
+
     def _scroll_page(self, scroll_param: Optional[str]) -> ScrollAnswer:
         lost_before = answers_maybe_lost_in_this_thread()
         try:
@@ -1436,9 +1528,41 @@ class SharedReadingRetriever(Retriever):
             return ScrollAnswer("no_companies" if empty else "expired", maybe_skipped=maybe_skipped, detail=detail)
         return ScrollAnswer("failed", maybe_skipped=maybe_skipped, detail=detail)
 
-    # ---- the searches
+
+@dataclass
+class SearchRetriever(ReadingRetriever):
+    """A search reading (contacts, conversations, tickets): POST /{name}/search in windows sized by
+    the data (see "Searches"), each record completed with its details where a role needs them:
+    a contact's lists beyond the 10 that Intercom embeds, a conversation's parts (GET
+    /conversations/{id}), a ticket's parts beyond those the search embeds.
+
+    ``$parameters``: ``records_path``, ``search_page_size``, ``window_records`` (records one search
+    window may hold before it is split), ``min_window_days`` (the shortest search window),
+    ``window_days`` (the CDK's slices: the checkpoints)."""
+
+    def _pages(self, start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
+        reader = SearchReader(
+            self._search_page, start, end, self._pool("windows"),
+            window_records=int(self._parameters.get("window_records", 6_000)),
+            min_window_seconds=int(self._parameters.get("min_window_days", 0)) * 86_400,
+        )
+        details = self._details(roles)
+        if details is None:
+            return reader.pages()
+        return pages_with_details(reader.pages(), details[0], details[1], self._pool("details"))
+
+    def _details(self, roles: FrozenSet[str]) -> Optional[Tuple[Callable[[Mapping[str, Any]], bool], Callable[[Mapping[str, Any]], Mapping[str, Any]]]]:
+        """Which records need details for these roles, and how to complete them."""
+        if self._reading == "contacts":
+            return _has_cut_list, self._complete_contact_lists
+        if self._reading == "conversations" and "parts" in roles:
+            return (lambda conversation: True), self._complete_conversation_parts
+        if self._reading == "tickets" and "parts" in roles:
+            return _has_cut_parts, self._complete_ticket_parts
+        return None
+
     def _search_page(self, low: int, high: int, cursor: Optional[str]) -> SearchPage:
-        pagination: Dict[str, Any] = {"per_page": SEARCH_PAGE_SIZE}
+        pagination: Dict[str, Any] = {"per_page": int(self._parameters.get("search_page_size", SEARCH_PAGE_SIZE))}
         if cursor:
             pagination["starting_after"] = cursor
         response = self.requester.send_request(
@@ -1452,21 +1576,7 @@ class SharedReadingRetriever(Retriever):
         next_page = (body.get("pages") or {}).get("next") or {}
         return SearchPage(records, int(body.get("total_count") or 0), next_page.get("starting_after") if isinstance(next_page, Mapping) else None)
 
-    # ---- lists paged by page number
-    def _numbered_page(self, start: Optional[int], end: Optional[int], page: int) -> Tuple[List[Mapping[str, Any]], int]:
-        """One page of the range's list, and how many pages it has."""
-        response = self.requester.send_request(
-            stream_slice=StreamSlice(partition={}, cursor_slice={"start_time": str(start or 0), "end_time": str(end if end is not None else int(time.time()))}),
-            request_params={"page": page} if page > 1 else {},
-        )
-        if response is not None and response.status_code in (401, 403):  # let through: the streams skip
-            raise ReadingRefused(_json_body(response))
-        if response is None or response.status_code != 200:
-            return [], 0
-        body = _json_body(response)
-        return list(body.get(self._parameters["records_path"]) or []), int((body.get("pages") or {}).get("total_pages") or 1)
-
-    # ---- details: a contact's lists, a ticket's parts
+    # ---- details: a contact's lists, a conversation's or a ticket's parts
     def _get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Optional[Mapping[str, Any]]:
         """The JSON of ``GET path``; None when Intercom answered 404 (the record was deleted after
         the search listed it) or a permission error that the stream's error handler let through."""
@@ -1512,6 +1622,22 @@ class SharedReadingRetriever(Retriever):
                 return items
             page += 1
 
+    def _complete_conversation_parts(self, conversation: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The conversation with its parts (``GET /conversations/{id}``: the 500 most recent); a
+        warning names a conversation with more, one deleted meanwhile keeps none."""
+        full = self._get(f"/conversations/{conversation.get('id')}")
+        if full is None:
+            LOGGER.info(f"Conversation {conversation.get('id')} was not found (deleted after the search listed it); its parts are skipped.")
+            return conversation
+        listing = full.get("conversation_parts") or {}
+        parts, total = listing.get("conversation_parts") or [], listing.get("total_count")
+        if isinstance(total, int) and total > len(parts):
+            LOGGER.warning(
+                f"Conversation {conversation.get('id')} has {total} parts but Intercom returns only the {len(parts)} most recent; "
+                f"the {total - len(parts)} oldest parts cannot be replicated through the API."
+            )
+        return {**conversation, "created_at": conversation.get("created_at", full.get("created_at")), "conversation_parts": listing}
+
     def _complete_ticket_parts(self, ticket: Mapping[str, Any]) -> Mapping[str, Any]:
         """The ticket with all the parts Intercom returns: the search embeds the most recent few,
         ``GET /tickets/{id}`` up to 500; a warning names a ticket with more."""
@@ -1550,6 +1676,7 @@ SEARCH_PAGE_SIZE = 150
 CONTACT_LISTS: Dict[str, Tuple[str, str]] = {"tags": ("tag", "tags"), "companies": ("company", "companies"), "notes": ("note", "notes")}
 
 
+
 # ---------------------------------------------------------------------------------------------
 # State
 # ---------------------------------------------------------------------------------------------
@@ -1575,6 +1702,10 @@ class IntercomStateMigration(StateMigration):
     declarative_stream: Any  # the stream's model, passed by the CDK
     parameters: InitVar[Mapping[str, Any]]
     parent_stream: Optional[str] = None
+    # What an earlier version of this connector kept for the stream: its cursor field (ticket_parts
+    # once kept the part's updated_at), and the parent it was a sub-stream of (conversation_parts).
+    former_cursor_field: Optional[str] = None
+    former_parent_stream: Optional[str] = None
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._stream = self.declarative_stream.name
@@ -1586,6 +1717,11 @@ class IntercomStateMigration(StateMigration):
 
     def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
         migrated = self._substream_state(stream_state) if self.parent_stream else self._plain_state(stream_state)
+        if migrated is None and self.former_cursor_field:
+            bookmark = _unix_seconds(stream_state.get(self.former_cursor_field))
+            migrated = {self._cursor: str(bookmark)} if set(stream_state) == {self.former_cursor_field} and bookmark is not None else None
+        if migrated is None and self.former_parent_stream:
+            migrated = self._former_substream_state(stream_state)
         if migrated is None:
             raise config_error(
                 f"The saved state of stream '{self._stream}' is neither one this connector wrote nor one it can migrate: "
@@ -1597,6 +1733,23 @@ class IntercomStateMigration(StateMigration):
     def _plain_state(self, state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         bookmark = _unix_seconds(state.get(self._cursor))
         return {self._cursor: str(bookmark)} if set(state) == {self._cursor} and bookmark is not None else None
+
+    def _former_substream_state(self, state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+        """A plain bookmark from the state the stream kept as a sub-stream: the earlier of its own
+        bookmark and its parent's, so that nothing between them is skipped."""
+        parent, child_cursor = self.former_parent_stream or "", self.former_cursor_field or "updated_at"
+        if set(state) & {"use_global_cursor", "parent_state", "state", "states"}:
+            child = _unix_seconds((state.get("state") or {}).get(child_cursor)) if isinstance(state.get("state"), Mapping) else None
+            parent_state = state.get("parent_state") if isinstance(state.get("parent_state"), Mapping) else {}
+            parent_bookmark = _unix_seconds((parent_state.get(parent) or {}).get("updated_at"))
+        else:
+            legacy_parent = state.get(parent)
+            child = _unix_seconds(state.get("updated_at"))
+            parent_bookmark = _unix_seconds(legacy_parent.get("updated_at")) if isinstance(legacy_parent, Mapping) else None
+            if not set(state) <= {"updated_at", parent}:
+                return None
+        bookmarks = [value for value in (child, parent_bookmark) if value is not None]
+        return {self._cursor: str(min(bookmarks))} if bookmarks else None
 
     def _substream_state(self, state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         parent = self.parent_stream or ""

@@ -15,7 +15,7 @@ from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowC
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_intercom.components import (
-    ConversationPartsExtractor,
+    ROLES,
     IntercomBackoffStrategy,
     WINDOW_GUARD,
     RetryLogWording,
@@ -89,12 +89,13 @@ def test_the_cdks_rate_limit_wording_of_every_retry_is_replaced_by_the_real_caus
     assert "Rate limit" not in record.getMessage()
 
 
-def test_conversation_parts_warn_when_intercom_caps_them(caplog: Any) -> None:
-    body = {"id": "42", "created_at": 1, "updated_at": 2, "conversation_parts": {"total_count": 600, "conversation_parts": [{"id": "p"}]}}
-    with caplog.at_level(logging.WARNING, logger="airbyte"):
-        parts = list(ConversationPartsExtractor(parameters={}).extract_records(response(body)))
-    assert parts == [{"id": "p", "conversation_id": "42", "conversation_created_at": 1, "conversation_updated_at": 2}]
-    assert "Conversation 42 has 600 parts" in caplog.text
+def test_each_part_carries_its_conversation() -> None:
+    conversation = {"id": "42", "created_at": 1, "updated_at": 2, "conversation_parts": {"total_count": 2, "conversation_parts": [{"id": "p"}, {"id": "q"}]}}
+    assert list(ROLES["conversations"]["parts"](conversation)) == [
+        {"id": "p", "conversation_id": "42", "conversation_created_at": 1, "conversation_updated_at": 2},
+        {"id": "q", "conversation_id": "42", "conversation_created_at": 1, "conversation_updated_at": 2},
+    ]
+    assert list(ROLES["conversations"]["records"](conversation)) == [{"id": "42", "created_at": 1, "updated_at": 2}]
 
 
 def test_a_parent_read_for_its_children_keeps_only_the_fields_they_need() -> None:
@@ -107,7 +108,7 @@ def test_a_parent_read_for_its_children_keeps_only_the_fields_they_need() -> Non
 
 def test_a_body_that_is_not_an_object_fails_instead_of_being_read_as_empty() -> None:
     with pytest.raises(AirbyteTracedException):
-        list(ConversationPartsExtractor(parameters={}).extract_records(response(["unexpected"])))
+        list(TopLevelListExtractor(parameters={"records_path": "data"}).extract_records(response(["unexpected"])))
 
 
 GOOD = {"access_token": "tok", "start_date": "2024-01-01T00:00:00Z"}
@@ -161,14 +162,35 @@ class _Stream:
 @pytest.mark.parametrize(
     "state",
     [
-        {"use_global_cursor": True, "state": {"updated_at": "1700000000"}, "lookback_window": 3, "parent_state": {"conversations": {"updated_at": "1700000000"}}},
-        {"use_global_cursor": True, "lookback_window": 0, "parent_state": {"conversations": {"updated_at": "1781582714"}}},
-        {"use_global_cursor": True, "state": {"updated_at": "1700000000"}, "parent_state": {}},
+        {"use_global_cursor": True, "state": {"company_updated_at": "1700000000"}, "lookback_window": 3, "parent_state": {"companies": {"updated_at": "1700000000"}}},
+        {"use_global_cursor": True, "lookback_window": 0, "parent_state": {"companies": {"updated_at": "1781582714"}}},
+        {"use_global_cursor": True, "state": {"company_updated_at": "1700000000"}, "parent_state": {}},
     ],
 )
 def test_the_connectors_own_substream_states_are_kept_as_they_are(state: Dict[str, Any]) -> None:
-    migration = IntercomStateMigration(declarative_stream=_Stream("conversation_parts"), parameters={}, parent_stream="conversations")
+    migration = IntercomStateMigration(declarative_stream=_Stream("company_segments"), parameters={}, parent_stream="companies")
     assert migration.migrate(state) == state
+
+
+@pytest.mark.parametrize(
+    "state, bookmark",
+    [
+        ({"use_global_cursor": True, "state": {"updated_at": "1700000500"}, "lookback_window": 3, "parent_state": {"conversations": {"updated_at": "1700000000"}}}, "1700000000"),
+        ({"use_global_cursor": True, "lookback_window": 0, "parent_state": {"conversations": {"updated_at": "1781582714"}}}, "1781582714"),
+        ({"use_global_cursor": True, "state": {"updated_at": "1700000000"}, "parent_state": {}}, "1700000000"),
+        ({"updated_at": 1648469610, "conversations": {"updated_at": 1625749675}}, "1625749675"),
+        ({"conversation_updated_at": "1700000000"}, "1700000000"),
+    ],
+)
+def test_conversation_parts_kept_as_a_substream_resume_from_the_earlier_bookmark(state: Dict[str, Any], bookmark: str) -> None:
+    migration = IntercomStateMigration(declarative_stream=_Stream("conversation_parts"), parameters={}, former_parent_stream="conversations")
+    assert migration.migrate(state) == {"conversation_updated_at": bookmark}
+
+
+def test_ticket_parts_kept_on_the_parts_updated_at_resume_from_it() -> None:
+    migration = IntercomStateMigration(declarative_stream=_Stream("ticket_parts"), parameters={}, former_cursor_field="updated_at")
+    assert migration.migrate({"updated_at": "1700000000"}) == {"ticket_updated_at": "1700000000"}
+    assert migration.migrate({"ticket_updated_at": "1700000001"}) == {"ticket_updated_at": "1700000001"}
 
 
 def test_airbyte_legacy_substream_state_starts_no_later_than_the_parent() -> None:

@@ -34,30 +34,26 @@ def test_manifest_schemas_equal_the_schema_files() -> None:
     assert json.dumps(schemas.load_schema_files())  # all JSON
 
 
-def test_each_stream_of_a_shared_reading_names_its_role_and_the_streams_of_the_others(manifest: Dict[str, Any]) -> None:
-    # A stream takes its records from a shared reading: its role must be one the reading has, the
-    # reading's streams must name it in that role, and the parent read for a substream's
-    # partitions must be the reading's partitions role (only id and updated_at).
+def test_each_stream_of_a_reading_plays_one_role_written_once(manifest: Dict[str, Any]) -> None:
+    # reading_streams is the one place that says which stream plays which role; the roles are
+    # those components.ROLES knows, every stream named is one of the manifest's, and a stream of a
+    # reading (or the parent read for another stream's partitions) finds its role there.
+    named = manifest["definitions"]["reading_streams"]
+    assert set(named) == set(ROLES)
+    for reading, roles in named.items():
+        assert set(roles) == set(ROLES[reading]), reading
+        assert set(roles.values()) <= set(stream_facts()), reading
     readers: Set[str] = set()
-    partitioned: Set[str] = set()
     for name, stream in manifest["definitions"]["streams"].items():
         parameters = stream.get("$parameters", {})
         if "reading" in parameters:
+            assert "role" not in parameters, f"{name}: its role is written in reading_streams"
+            assert name in parameters["reading_streams"].values(), name
             readers.add(name)
-            assert parameters["reading_streams"][parameters["role"]] == name, name
-            assert set(parameters["reading_streams"]) == set(ROLES[parameters["reading"]]), name
         for parent in stream.get("retriever", {}).get("partition_router", {}).get("parent_stream_configs", []):
-            parent_parameters = parent["stream"]["$parameters"]
-            assert parent_parameters["role"] == "partitions", name
-            assert parent_parameters["reading_streams"]["partitions"] == name, name
-            partitioned.add(name)
-    # Every stream a reading names takes its records from it: in its own role, or (partitions)
-    # through its parent; and every one is a stream of the manifest.
-    named = manifest["definitions"]["reading_streams"]
-    assert set(named) == set(ROLES)
-    assert readers == {stream for roles in named.values() for role, stream in roles.items() if role != "partitions"}
-    assert partitioned == {roles["partitions"] for roles in named.values() if "partitions" in roles}
-    assert readers | partitioned <= set(stream_facts())
+            assert parent["stream"]["$parameters"]["reading_for"] == name, name
+            readers.add(name)
+    assert readers == {stream for roles in named.values() for stream in roles.values()}
     assert "stream_groups" not in manifest
 
 

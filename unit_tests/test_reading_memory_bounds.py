@@ -1,6 +1,7 @@
 """Readings hold a bounded number of pages, however big the workspace: pages fetched (or being
 fetched) and not yet taken by the reading's streams never exceed the reader's ``pages_in_memory``,
-with many windows in parallel and a stream that takes its records slowly."""
+with many windows in parallel and a stream that takes its records slowly; details of later pages
+are fetched while a page waits, and pages keep their order."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import concurrent.futures
 import random
 import threading
 import time
-from typing import Iterator, List, Mapping, Tuple
+from typing import Iterator, List, Mapping
 
-from source_intercom.components import DETAIL_PAGES_AHEAD, PagesReader, SearchPage, SearchReader, pages_with_details
+from source_intercom.components import DETAIL_PAGES_AHEAD, Page, SearchPage, SearchReader, pages_with_details
 
 DAY = 86_400
 
@@ -50,30 +51,13 @@ def test_a_search_split_into_many_windows_holds_at_most_its_pages_in_memory_for_
     with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
         reader = SearchReader(fetch, 0, 400 * DAY, pool, window_records=1_500)
         records = 0
-        for page in reader.records():
+        for page in reader.pages():
             held.hand_on()
-            records += len(page)
+            records += len(page.records)
             time.sleep(0.002)  # a stream slower than 40 threads of requests
     assert records == 60_000
     assert reader.windows >= 30
     assert held.most <= SearchReader.pages_in_memory, held.most
-
-
-def test_activity_log_pages_are_fetched_at_most_pages_in_memory_ahead_of_the_stream() -> None:
-    held = PagesHeld()
-
-    def fetch(page: int) -> Tuple[List[Mapping[str, int]], int]:
-        held.ask()
-        return [{"id": page * 100 + i} for i in range(20)], 300
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
-        pages = []
-        for records in PagesReader(fetch, pool).records():
-            held.hand_on()
-            pages.append(records[0]["id"] // 100)
-            time.sleep(0.002)
-    assert pages == list(range(1, 301))  # every page once, in order
-    assert held.most <= PagesReader.pages_in_memory, held.most
 
 
 def test_details_of_later_pages_are_fetched_while_a_page_waits_and_pages_stay_in_order() -> None:
@@ -91,16 +75,16 @@ def test_details_of_later_pages_are_fetched_while_a_page_waits_and_pages_stay_in
             later_asked.set()
         return {**record, "late": False}
 
-    def pages() -> Iterator[List[Mapping[str, int]]]:
+    def pages() -> Iterator[Page]:
         for page in range(20):
             held.ask()
-            yield [{"id": page * 10 + i} for i in range(3)]
+            yield Page([{"id": page * 10 + i} for i in range(3)], page * 10 + 9)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         out = []
-        for records in pages_with_details(pages(), lambda record: record["id"] % 10 == 0, complete, pool):
+        for page in pages_with_details(pages(), lambda record: record["id"] % 10 == 0, complete, pool):
             held.hand_on()
-            out.append(records)
+            out.append(page.records)
     assert [record["id"] for page in out for record in page] == [page * 10 + i for page in range(20) for i in range(3)]
     assert not any(record.get("late") for page in out for record in page)
     assert all("late" not in record for page in out for record in page if record["id"] % 10), "complete records untouched"

@@ -200,22 +200,23 @@ def test_company_ids_that_look_like_numbers_stay_strings_in_company_segments(htt
     assert [(r.record.data["company_id"], r.record.data["id"]) for r in output.records] == [(company, "s1")]
 
 
-def test_activity_logs_read_one_range_and_fetch_its_pages_at_once(requests_mock: rm.Mocker) -> None:
+def test_activity_logs_are_read_in_yearly_slices_each_to_its_last_page(requests_mock: rm.Mocker) -> None:
     start = int(time.time()) - 400 * 86400
-    base = "https://api.intercom.io/admins/activity_logs"
+    logs = [{"id": str(i), "created_at": start + i * 70 * 86400} for i in range(6)]  # over 350 days: two slices
 
     def page(request: Any, context: Any) -> Dict[str, Any]:
-        number = int(request.qs.get("page", ["1"])[0])
-        return {"type": "activity_log.list", "activity_logs": [{"id": str(number), "created_at": start + number}],
-                "pages": {"type": "pages", "page": number, "per_page": 1, "total_pages": 3}}
+        after, before = int(request.qs["created_at_after"][0]), int(request.qs["created_at_before"][0])
+        inside = sorted((log for log in logs if after <= log["created_at"] <= before), key=lambda log: -log["created_at"])  # newest first
+        number, total = int(request.qs.get("page", ["1"])[0]), max(1, -(-len(inside) // 2))
+        return {"type": "activity_log.list", "activity_logs": inside[(number - 1) * 2:number * 2],
+                "pages": {"type": "pages", "page": number, "per_page": 2, "total_pages": total}}
 
-    requests_mock.get(base, json=page)
+    requests_mock.get("https://api.intercom.io/admins/activity_logs", json=page)
     output = sync({**CONFIG, "start_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))}, "activity_logs")
-    assert sorted(r.record.data["id"] for r in output.records) == ["1", "2", "3"]
-    assert len(requests_mock.request_history) == 3  # one range, no window of its own per month
-    for request in requests_mock.request_history:  # every page of the same closed range
-        assert request.qs["created_at_after"] == [str(start)] and int(request.qs["created_at_before"][0]) >= start + 400 * 86400 - 5
-    assert sorted(r.qs.get("page", ["1"])[0] for r in requests_mock.request_history) == ["1", "2", "3"]
+    assert sorted(r.record.data["id"] for r in output.records) == ["0", "1", "2", "3", "4", "5"]
+    slices = sorted({(r.qs["created_at_after"][0], r.qs["created_at_before"][0]) for r in requests_mock.request_history})
+    assert len(slices) == 2 and int(slices[1][0]) == int(slices[0][1]) + 1  # two slices of a year, back to back
+    assert len(requests_mock.request_history) == 4  # 3 pages in the first year, 1 in the rest
 
 
 def test_conversation_parts_carry_their_conversation(requests_mock: rm.Mocker) -> None:
@@ -236,24 +237,23 @@ def test_conversation_parts_carry_their_conversation(requests_mock: rm.Mocker) -
     ]
 
 
-def test_an_incremental_sync_emits_only_parts_updated_since_the_state(requests_mock: rm.Mocker) -> None:
+def test_an_incremental_sync_emits_every_part_of_each_conversation_updated_since_the_state(requests_mock: rm.Mocker) -> None:
+    # The cursor is the conversation's updated_at: a conversation updated since the state brings
+    # all its parts (the warehouse dedupes on id), so a sync resumed from a checkpoint misses none.
     bookmark = START_TS + 86400
     requests_mock.post(
         "https://api.intercom.io/conversations/search",
-        json=lambda request, context: _search_page("conversations", [{"id": "9", "updated_at": bookmark + 60, "source": {"body": "..."}}], None),
+        json=lambda request, context: _search_page("conversations", [{"id": "9", "created_at": START_TS, "updated_at": bookmark + 60, "source": {"body": "..."}}], None),
     )
     parts = [{"id": "old", "updated_at": bookmark - 60}, {"id": "same-second", "updated_at": bookmark}, {"id": "new", "updated_at": bookmark + 60},
              {"id": "no-cursor"}]
     requests_mock.get(
         "https://api.intercom.io/conversations/9",
         json={"type": "conversation", "id": "9", "created_at": START_TS, "updated_at": bookmark + 60,
-              "conversation_parts": {"type": "conversation_part.list", "total_count": 3, "conversation_parts": parts}},
+              "conversation_parts": {"type": "conversation_part.list", "total_count": 4, "conversation_parts": parts}},
     )
-    state = StateBuilder().with_stream_state(
-        "conversation_parts",
-        {"use_global_cursor": True, "state": {"updated_at": str(bookmark)}, "lookback_window": 0,
-         "parent_state": {"conversations": {"updated_at": bookmark}}},
-    ).build()
+    state = StateBuilder().with_stream_state("conversation_parts", {"conversation_updated_at": str(bookmark)}).build()
     output = sync(CONFIG, "conversation_parts", incremental=True, state=state)
-    assert [r.record.data["id"] for r in output.records] == ["same-second", "new", "no-cursor"]
-    assert output.most_recent_state.stream_state.state == {"updated_at": str(bookmark + 60)}
+    assert [r.record.data["id"] for r in output.records] == ["old", "same-second", "new", "no-cursor"]
+    assert {r.record.data["conversation_updated_at"] for r in output.records} == {bookmark + 60}
+    assert output.most_recent_state.stream_state.conversation_updated_at == str(bookmark + 60)

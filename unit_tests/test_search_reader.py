@@ -42,7 +42,7 @@ class FakeSearch:
 def read(search: FakeSearch, start: int, end: int, **options: int) -> List[Dict]:
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         reader = SearchReader(search.fetch, start, end, pool, **options)
-        return [record for page in reader.records() for record in page]
+        return [record for page in reader.pages() for record in page.records]
 
 
 def test_a_range_one_reader_gets_through_quickly_is_read_page_after_page_with_no_extra_request() -> None:
@@ -98,7 +98,7 @@ def test_a_failing_window_fails_the_reading() -> None:
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         with pytest.raises(RuntimeError, match="the search failed"):
-            for _ in SearchReader(flaky, 0, 200_000, pool, window_records=3_000).records():
+            for _ in SearchReader(flaky, 0, 200_000, pool, window_records=3_000).pages():
                 pass
 
 
