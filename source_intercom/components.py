@@ -1735,21 +1735,23 @@ class IntercomStateMigration(StateMigration):
         return {self._cursor: str(bookmark)} if set(state) == {self._cursor} and bookmark is not None else None
 
     def _former_substream_state(self, state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
-        """A plain bookmark from the state the stream kept as a sub-stream: the earlier of its own
-        bookmark and its parent's, so that nothing between them is skipped."""
+        """A plain bookmark from the state the stream kept as a sub-stream (this connector's global
+        cursor with its parent's state, or Airbyte's older form with the parent's bookmark nested):
+        the earlier of its own bookmark and its parent's, so that nothing between them is skipped.
+        Every bookmark it holds must be a timestamp."""
         parent, child_cursor = self.former_parent_stream or "", self.former_cursor_field or "updated_at"
         if set(state) & {"use_global_cursor", "parent_state", "state", "states"}:
-            child = _unix_seconds((state.get("state") or {}).get(child_cursor)) if isinstance(state.get("state"), Mapping) else None
-            parent_state = state.get("parent_state") if isinstance(state.get("parent_state"), Mapping) else {}
-            parent_bookmark = _unix_seconds((parent_state.get(parent) or {}).get("updated_at"))
+            own, parents = state.get("state"), state.get("parent_state")
+            raw = [own.get(child_cursor) if isinstance(own, Mapping) else own, (parents.get(parent) or {}).get("updated_at") if isinstance(parents, Mapping) else parents]
+            raw = [value for value, present in zip(raw, ("state" in state, bool(parents))) if present]
         else:
-            legacy_parent = state.get(parent)
-            child = _unix_seconds(state.get("updated_at"))
-            parent_bookmark = _unix_seconds(legacy_parent.get("updated_at")) if isinstance(legacy_parent, Mapping) else None
-            if not set(state) <= {"updated_at", parent}:
+            if not isinstance(state.get(parent), Mapping) or not set(state) <= {"updated_at", parent}:
                 return None
-        bookmarks = [value for value in (child, parent_bookmark) if value is not None]
-        return {self._cursor: str(min(bookmarks))} if bookmarks else None
+            raw = [state[parent].get("updated_at")] + ([state["updated_at"]] if "updated_at" in state else [])
+        bookmarks = [_unix_seconds(value) for value in raw]
+        if not bookmarks or None in bookmarks:
+            return None
+        return {self._cursor: str(min(bookmarks))}  # type: ignore[type-var]
 
     def _substream_state(self, state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         parent = self.parent_stream or ""
