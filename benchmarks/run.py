@@ -259,7 +259,7 @@ def stream_of(request: RequestRecord) -> str:
     for name, pattern in STREAM_PATHS:
         if pattern.fullmatch(path):
             return name
-    for prefix, name in (("/contacts/", "contacts"), ("/tickets/", "tickets")):
+    for prefix, name in (("/contacts/", "contacts"), ("/tickets/", "tickets"), ("/conversations/", "conversation_parts")):
         if path.startswith(prefix):
             return name
     return "other"

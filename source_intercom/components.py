@@ -1234,6 +1234,10 @@ class Reading:
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
 
+    def roles(self) -> FrozenSet[str]:
+        with self._lock:
+            return frozenset(self._roles)
+
     def serves(self, role: str, low: int) -> bool:
         """Whether the role's slice starting at ``low`` can take its records from this reading."""
         with self._lock:
@@ -1335,8 +1339,9 @@ class _Readings:
                     return reading
             for reading in readings:
                 reading.release(role)
-            shared_roles = roles_in_sync if role in roles_in_sync and not any(reading.grid.holds(low) for reading in readings) else {role}
-            reading = Reading(name, produce, shared_roles, grid)
+            # Shared with the roles of the sync that no other reading serves yet.
+            served = {other for reading in readings for other in reading.roles()}
+            reading = Reading(name, produce, {role} | (set(roles_in_sync) - served if role in roles_in_sync else set()), grid)
             readings.append(reading)
             return reading
 
@@ -1448,6 +1453,10 @@ class ReadingRetriever(Retriever):
 
     def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
         stream_slice = stream_slice or StreamSlice(partition={}, cursor_slice={})
+        limits = self.config.get("__test_read_config")
+        if limits is not None:  # a Connector Builder test read
+            yield from self._read_for_the_builder(records_schema, stream_slice, limits if isinstance(limits, Mapping) else {})
+            return
         low, _ = _slice_bounds(stream_slice)
         grid = self._grid(self._first_slice_start(low))
         low = grid.slice_of(low)
@@ -1486,6 +1495,37 @@ class ReadingRetriever(Retriever):
         """What the reading reads, for these roles, from ``start`` to ``end``."""
         raise NotImplementedError
 
+    # ---- a Connector Builder test read
+    # The Builder shows a test read slice by slice and page by page, each page with its request
+    # and response, from the HTTP log messages of the thread that reads the slice. So a test read
+    # reads the stream's own slice in the partition's thread, page after page, each page's request
+    # logged as the page and each detail's as an auxiliary request, and stops at the Builder's
+    # page limit; the Builder stops taking records at its record limit.
+
+    def _read_for_the_builder(self, records_schema: Mapping[str, Any], stream_slice: StreamSlice, limits: Mapping[str, Any]) -> Iterable[StreamData]:
+        low, high = _slice_bounds(stream_slice)
+        project = ROLES[self._reading][self._role]
+        max_pages = int(limits.get("max_pages_per_slice") or 5)
+        for number, records in enumerate(self._builder_pages(low or 0, high if high is not None else int(time.time()))):
+            rows = [row for record in records for row in project(record)]
+            yield from self.record_selector.filter_and_transform(rows, {}, records_schema, stream_slice)
+            if number + 1 >= max_pages:
+                return
+
+    def _builder_pages(self, low: int, high: int) -> Iterator[List[Mapping[str, Any]]]:
+        """The slice's records, page by page, read in this thread with each request logged."""
+        raise NotImplementedError
+
+    def _http_log(self, what: str, auxiliary: bool = False) -> Optional[Callable[[requests.Response], Any]]:
+        """The Builder's log message of a request (the CDK's format), or None where the CDK has none."""
+        def formatter() -> Callable[[requests.Response], Any]:
+            from airbyte_cdk.sources.http_logger import format_http_message
+
+            name = self._parameters.get("name") or self.name
+            return lambda response: format_http_message(response, f"Stream '{name}' {what}", f"{what} of stream '{name}'", name, is_auxiliary=auxiliary)
+
+        return cdk_reliance("the Connector Builder's request log (airbyte_cdk.sources.http_logger)", formatter)
+
     def _pool(self, kind: str) -> concurrent.futures.ThreadPoolExecutor:
         return reading_pool(kind, int(self.config.get("num_workers") or DEFAULT_WORKERS))
 
@@ -1493,7 +1533,28 @@ class ReadingRetriever(Retriever):
 @dataclass
 class CompaniesScrollRetriever(ReadingRetriever):
     """The companies reading: GET /companies/scroll read in passes (see "Companies scroll"). The
-    scroll is in no order and cannot be resumed, so its streams have one slice, closed at its end."""
+    scroll is in no order and cannot be resumed, so its streams have one slice, closed at its end.
+
+    A Builder test read lists companies with ``list_requester`` (GET /companies, page by page)
+    instead: a scroll stopped at the Builder's limit would stay open and refuse the next test read
+    (and any sync) for a minute."""
+
+    list_requester: Optional[Requester] = None
+
+    def _builder_pages(self, low: int, high: int) -> Iterator[List[Mapping[str, Any]]]:
+        assert self.list_requester is not None, f"stream '{self.name}' has no list_requester in the manifest"
+        page = 1
+        while True:
+            response = self.list_requester.send_request(
+                stream_slice=StreamSlice(partition={}, cursor_slice={}), request_params={"page": page, "per_page": 50},
+                log_formatter=self._http_log("request"),
+            )
+            body = _json_body(response) if response is not None and response.status_code == 200 else {}
+            yield list(body.get("data") or [])
+            pages = body.get("pages") or {}
+            if not isinstance(pages, Mapping) or page >= int(pages.get("total_pages") or page):
+                return
+            page += 1
 
     def _pages(self, start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
         for companies in CompaniesScrollReader(self._scroll_page, idle_expiry_seconds=scroll_idle_expiry_seconds()).companies():
@@ -1551,7 +1612,20 @@ class SearchRetriever(ReadingRetriever):
             return reader.pages()
         return pages_with_details(reader.pages(), details[0], details[1], self._pool("details"))
 
-    def _details(self, roles: FrozenSet[str]) -> Optional[Tuple[Callable[[Mapping[str, Any]], bool], Callable[[Mapping[str, Any]], Mapping[str, Any]]]]:
+    def _builder_pages(self, low: int, high: int) -> Iterator[List[Mapping[str, Any]]]:
+        details = self._details(frozenset({self._role}))
+        cursor: Optional[str] = None
+        while True:
+            page = self._search_page(low, high, cursor, self._http_log("request"))
+            records = [record for record in page.records if low <= (record.get("updated_at") or 0) <= high]
+            if details is not None:
+                records = [details[1](record, self._http_log("detail request", auxiliary=True)) if details[0](record) else record for record in records]
+            yield records
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def _details(self, roles: FrozenSet[str]) -> Optional[Tuple[Callable[[Mapping[str, Any]], bool], Callable[..., Mapping[str, Any]]]]:
         """Which records need details for these roles, and how to complete them."""
         if self._reading == "contacts":
             return _has_cut_list, self._complete_contact_lists
@@ -1561,13 +1635,13 @@ class SearchRetriever(ReadingRetriever):
             return _has_cut_parts, self._complete_ticket_parts
         return None
 
-    def _search_page(self, low: int, high: int, cursor: Optional[str]) -> SearchPage:
+    def _search_page(self, low: int, high: int, cursor: Optional[str], log: Optional[Callable[[requests.Response], Any]] = None) -> SearchPage:
         pagination: Dict[str, Any] = {"per_page": int(self._parameters.get("search_page_size", SEARCH_PAGE_SIZE))}
         if cursor:
             pagination["starting_after"] = cursor
         response = self.requester.send_request(
             stream_slice=StreamSlice(partition={}, cursor_slice={"start_time": str(low), "end_time": str(high)}),
-            request_body_json={"pagination": pagination},
+            request_body_json={"pagination": pagination}, log_formatter=log,
         )
         if response is not None and response.status_code in (401, 403):  # let through: the streams skip
             raise ReadingRefused(_json_body(response))
@@ -1577,14 +1651,16 @@ class SearchRetriever(ReadingRetriever):
         return SearchPage(records, int(body.get("total_count") or 0), next_page.get("starting_after") if isinstance(next_page, Mapping) else None)
 
     # ---- details: a contact's lists, a conversation's or a ticket's parts
-    def _get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Optional[Mapping[str, Any]]:
+    def _get(self, path: str, params: Optional[Mapping[str, Any]] = None, log: Optional[Callable[[requests.Response], Any]] = None) -> Optional[Mapping[str, Any]]:
         """The JSON of ``GET path``; None when Intercom answered 404 (the record was deleted after
         the search listed it) or a permission error that the stream's error handler let through."""
         assert self.detail_requester is not None, f"stream '{self.name}' has no detail_requester in the manifest"
-        response = self.detail_requester.send_request(stream_slice=StreamSlice(partition={"path": path}, cursor_slice={}), request_params=dict(params or {}))
+        response = self.detail_requester.send_request(
+            stream_slice=StreamSlice(partition={"path": path}, cursor_slice={}), request_params=dict(params or {}), log_formatter=log,
+        )
         return _json_body(response) if response is not None and response.status_code == 200 else None
 
-    def _complete_contact_lists(self, contact: Mapping[str, Any]) -> Mapping[str, Any]:
+    def _complete_contact_lists(self, contact: Mapping[str, Any], log: Optional[Callable[[requests.Response], Any]] = None) -> Mapping[str, Any]:
         """The contact with every list Intercom cut at 10 items (``has_more``) read whole from its
         own endpoint, in the embedded lists' shape."""
         completed = dict(contact)
@@ -1597,7 +1673,7 @@ class SearchRetriever(ReadingRetriever):
                     f"{embedded.get('total_count')} items, and the connector does not know that list's endpoint; it is emitted as Intercom sent it."
                 )
                 continue
-            items = self._all_pages(embedded.get("url") or f"/contacts/{contact.get('id')}/{name}")
+            items = self._all_pages(embedded.get("url") or f"/contacts/{contact.get('id')}/{name}", log)
             if items is None:
                 LOGGER.info(f"Contact {contact.get('id')} was deleted after the search listed it: its lists stay as the search returned them.")
                 return completed
@@ -1606,13 +1682,13 @@ class SearchRetriever(ReadingRetriever):
             completed[name] = {**embedded, "data": data, "total_count": len(data), "has_more": False}
         return completed
 
-    def _all_pages(self, path: str) -> Optional[List[Mapping[str, Any]]]:
+    def _all_pages(self, path: str, log: Optional[Callable[[requests.Response], Any]] = None) -> Optional[List[Mapping[str, Any]]]:
         """Every item of a list endpoint, following its page numbers (or a single page); None if
         the list is gone (404)."""
         items: List[Mapping[str, Any]] = []
         page = 1
         while True:
-            body = self._get(path, {"page": page} if page > 1 else None)
+            body = self._get(path, {"page": page} if page > 1 else None, log)
             if body is None:
                 return None
             key = next((k for k in ("data", "companies", "notes", "tags") if isinstance(body.get(k), list)), "data")
@@ -1622,10 +1698,10 @@ class SearchRetriever(ReadingRetriever):
                 return items
             page += 1
 
-    def _complete_conversation_parts(self, conversation: Mapping[str, Any]) -> Mapping[str, Any]:
+    def _complete_conversation_parts(self, conversation: Mapping[str, Any], log: Optional[Callable[[requests.Response], Any]] = None) -> Mapping[str, Any]:
         """The conversation with its parts (``GET /conversations/{id}``: the 500 most recent); a
         warning names a conversation with more, one deleted meanwhile keeps none."""
-        full = self._get(f"/conversations/{conversation.get('id')}")
+        full = self._get(f"/conversations/{conversation.get('id')}", log=log)
         if full is None:
             LOGGER.info(f"Conversation {conversation.get('id')} was not found (deleted after the search listed it); its parts are skipped.")
             return conversation
@@ -1638,12 +1714,12 @@ class SearchRetriever(ReadingRetriever):
             )
         return {**conversation, "created_at": conversation.get("created_at", full.get("created_at")), "conversation_parts": listing}
 
-    def _complete_ticket_parts(self, ticket: Mapping[str, Any]) -> Mapping[str, Any]:
+    def _complete_ticket_parts(self, ticket: Mapping[str, Any], log: Optional[Callable[[requests.Response], Any]] = None) -> Mapping[str, Any]:
         """The ticket with all the parts Intercom returns: the search embeds the most recent few,
         ``GET /tickets/{id}`` up to 500; a warning names a ticket with more."""
         listing = ticket.get("ticket_parts") or {}
         parts, total = listing.get("ticket_parts") or [], listing.get("total_count")
-        full = self._get(f"/tickets/{ticket.get('id')}")
+        full = self._get(f"/tickets/{ticket.get('id')}", log=log)
         if full is None:
             LOGGER.warning(
                 f"Ticket {ticket.get('id')}: GET /tickets/{ticket.get('id')} gave no answer to read (deleted meanwhile, or not "
