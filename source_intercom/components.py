@@ -15,6 +15,7 @@ import concurrent.futures
 import copy
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -93,6 +94,67 @@ def _keep_only_partition_cursors_in_flight() -> None:
 
 
 cdk_reliance("the cap on partition cursors kept in memory (ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER)", _keep_only_partition_cursors_in_flight)
+
+
+# ---------------------------------------------------------------------------------------------
+# Order of partitions
+# ---------------------------------------------------------------------------------------------
+#
+# The CDK's workers take partitions first in, first out, and a stream's slices are all queued at
+# once: with a search stream's slices (components.py, "Readings"), every slice of the first stream
+# of a reading would be read before the first slice of the next, and a sync killed half-way would
+# have checkpointed the first stream alone; the others would read the same data again. Taking
+# the oldest slice first instead, whatever its stream (a partition without a time slice first, in
+# the order queued), the streams of a reading move through their slices together.
+
+
+class OldestSliceFirst(queue.PriorityQueue):
+    """A thread pool's work queue that hands out the oldest time slice first (FIFO otherwise)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._order = itertools.count()
+
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        super().put((self._key(item), next(self._order), item), block, timeout)
+
+    def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
+        return super().get(block, timeout)[2]
+
+    @staticmethod
+    def _key(item: Any) -> Tuple[int, float]:
+        if item is None:  # the executor's shutdown: after the work queued
+            return (2, 0.0)
+        try:
+            partition = (getattr(item, "args", None) or (None,))[0]
+            start = (partition.to_slice().cursor_slice or {}).get("start_time") if hasattr(partition, "to_slice") else None
+            return (1, float(start)) if start is not None else (0, 0.0)
+        except Exception:  # noqa: BLE001 - an unknown item keeps its place
+            return (0, 0.0)
+
+
+def _take_the_oldest_slice_first() -> None:
+    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+
+    build = ThreadPoolManager.__init__
+    if getattr(build, "intercom_oldest_slice_first", False):
+        return
+
+    def build_with_ordered_queue(self: Any, threadpool: Any, *args: Any, **kwargs: Any) -> None:
+        if not getattr(threadpool, "_threads", None):  # no worker holds the queue yet
+            cdk_reliance("the order of partitions (the oldest slice first)", lambda: _order_work_queue(threadpool))
+        build(self, threadpool, *args, **kwargs)
+
+    build_with_ordered_queue.intercom_oldest_slice_first = True  # type: ignore[attr-defined]
+    ThreadPoolManager.__init__ = build_with_ordered_queue  # type: ignore[method-assign]
+
+
+def _order_work_queue(threadpool: concurrent.futures.ThreadPoolExecutor) -> None:
+    assert isinstance(threadpool, concurrent.futures.ThreadPoolExecutor) and threadpool._work_queue.empty()  # type: ignore[attr-defined]
+    threadpool._work_queue = OldestSliceFirst()  # type: ignore[attr-defined]
+
+
+cdk_reliance("the order of partitions (the oldest slice first)", _take_the_oldest_slice_first)
 
 # ---------------------------------------------------------------------------------------------
 # Config validation
@@ -1219,12 +1281,15 @@ class SliceGrid:
 
 class Reading:
     """One reading of Intercom data, in a thread of its own, for the roles (streams) that take
-    records from it, each slice of each role a queue of its own (see the section comment)."""
+    records from it, each slice of each role a queue of its own (see the section comment). Each
+    role has its own slices (``grids``: its stream's state may differ from the others'); the
+    reading reads from the earliest of them, and a role takes only records from its first slice on."""
 
-    def __init__(self, name: str, produce: Callable[[FrozenSet[str]], Iterator[Page]], roles: Iterable[str], grid: SliceGrid) -> None:
-        self.name, self.grid = name, grid
+    def __init__(self, name: str, produce: Callable[[int, int, FrozenSet[str]], Iterator[Page]], grids: Mapping[str, SliceGrid]) -> None:
+        self.name = name
         self._produce = produce
-        self._roles = set(roles)
+        self._grids = dict(grids)
+        self.start, self.end = min(grid.anchor for grid in grids.values()), max(grid.end for grid in grids.values())
         self._spill = SpillFile()
         self._queues: Dict[Tuple[str, int], SpillQueue] = {}
         self._taken: set = set()  # (role, slice) read or being read
@@ -1236,17 +1301,17 @@ class Reading:
 
     def roles(self) -> FrozenSet[str]:
         with self._lock:
-            return frozenset(self._roles)
+            return frozenset(self._grids)
 
     def serves(self, role: str, low: int) -> bool:
         """Whether the role's slice starting at ``low`` can take its records from this reading."""
         with self._lock:
-            return role in self._roles and (role, low) not in self._taken and self.grid.holds(low)
+            return role in self._grids and (role, low) not in self._taken and self._grids[role].holds(low)
 
     def release(self, role: str) -> None:
         """The role reads elsewhere: what this reading kept for it is dropped."""
         with self._lock:
-            self._roles.discard(role)
+            self._grids.pop(role, None)
             dropped = [key for key in self._queues if key[0] == role]
             for key in dropped:
                 self._queues.pop(key).finish()
@@ -1260,7 +1325,7 @@ class Reading:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"{self.name}-reading", daemon=True)
                 self._thread.start()
-        others = "" if len(self._roles) == 1 else ", which other streams of this sync read too"
+            others = "" if len(self._grids) == 1 else ", which other streams of this sync read too"
         try:
             yield from queue_.batches(f"the {self.name} reading{others}")
         finally:
@@ -1281,27 +1346,29 @@ class Reading:
         if covered is None:
             return
         for (role, low), queue_ in self._queues.items():
-            if self.grid.last_of(low) <= covered or low > self.grid.end:
+            grid = self._grids.get(role)
+            if grid is None or grid.last_of(low) <= covered or low > grid.end:
                 queue_.finish()
 
     def _run(self) -> None:
         projections = ROLES[self.name]
         with self._lock:
-            roles_at_start = frozenset(self._roles)
+            roles_at_start = frozenset(self._grids)
         try:
-            for page in self._produce(roles_at_start):
-                rows: Dict[Tuple[str, int], List[Any]] = collections.defaultdict(list)
+            for page in self._produce(self.start, self.end, roles_at_start):
                 with self._lock:
-                    roles = list(self._roles)
-                if not roles:  # every stream stopped taking records: so does the reading
+                    grids = dict(self._grids)
+                if not grids:  # every stream stopped taking records: so does the reading
                     break
+                rows: Dict[Tuple[str, int], List[Any]] = collections.defaultdict(list)
                 for record in page.records:
-                    low = self.grid.slice_of(record.get("updated_at"))
-                    for role in roles:
-                        rows[(role, low)].extend(projections[role](record))
+                    value = record.get("updated_at")
+                    for role, grid in grids.items():
+                        if grid.step is None or value is None or value >= grid.anchor:  # before its first slice: not the role's
+                            rows[(role, grid.slice_of(value))].extend(projections[role](record))
                 with self._lock:
                     for (role, low), batch in rows.items():
-                        if role in self._roles and (role, low) not in self._taken or (role, low) in self._queues:
+                        if role in self._grids and (role, low) not in self._taken or (role, low) in self._queues:
                             self._queue(role, low).put(batch)
                     if page.covered_to is not None:
                         self._covered_to = page.covered_to
@@ -1326,12 +1393,12 @@ class _Readings:
         self._readings: Dict[Tuple[str, str], List[Reading]] = collections.defaultdict(list)
 
     def reading_for(
-        self, workspace: str, name: str, role: str, roles_in_sync: FrozenSet[str], low: int, grid: SliceGrid,
-        produce: Callable[[FrozenSet[str]], Iterator[Page]],
+        self, workspace: str, name: str, role: str, low: int, grids: Callable[[Iterable[str]], Dict[str, SliceGrid]],
+        produce: Callable[[int, int, FrozenSet[str]], Iterator[Page]],
     ) -> Reading:
         """The reading that serves the role's slice starting at ``low``: one that already does, or a
-        new one, shared with the other roles of the sync unless the role reads on its own (its
-        slices are not those of the reading of the others: another state)."""
+        new one, for this role and the roles of the sync that no other reading serves yet.
+        ``grids(roles)`` gives the slices of those of the roles it knows."""
         with self._lock:
             readings = self._readings[(workspace, name)]
             for reading in readings:
@@ -1339,14 +1406,15 @@ class _Readings:
                     return reading
             for reading in readings:
                 reading.release(role)
-            # Shared with the roles of the sync that no other reading serves yet.
             served = {other for reading in readings for other in reading.roles()}
-            reading = Reading(name, produce, {role} | (set(roles_in_sync) - served if role in roles_in_sync else set()), grid)
+            new_grids = grids([role] + sorted(set(ROLES[name]) - served - {role}))
+            reading = Reading(name, produce, new_grids)
             readings.append(reading)
             return reading
 
 
 _READINGS = _Readings()
+_PLAYERS: Dict[Tuple[str, str, str], "ReadingRetriever"] = {}  # (workspace, reading, role) -> the stream's retriever
 _POOLS: Dict[Tuple[str, int], concurrent.futures.ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
@@ -1418,6 +1486,11 @@ def _slice_bounds(stream_slice: StreamSlice) -> Tuple[Optional[int], Optional[in
     return (int(low) if low is not None else None, int(high) if high is not None else None)
 
 
+def _workspace_of(config: Mapping[str, Any]) -> str:
+    """Which workspace a config reads: its API host and token, hashed."""
+    return hashlib.sha256(f"{config.get('base_url')}|{config.get('region')}|{config.get('access_token')}".encode()).hexdigest()
+
+
 @dataclass
 class ReadingRetriever(Retriever):
     """A stream that takes its records from a reading (see the section comment above); the
@@ -1450,6 +1523,7 @@ class ReadingRetriever(Retriever):
         self._parameters = parameters
         self._skipped_logged = False
         self._first_slice: Optional[int] = None
+        _PLAYERS[(_workspace_of(self.config), self._reading, self._role)] = self
 
     def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
         stream_slice = stream_slice or StreamSlice(partition={}, cursor_slice={})
@@ -1458,14 +1532,11 @@ class ReadingRetriever(Retriever):
             yield from self._read_for_the_builder(records_schema, stream_slice, limits if isinstance(limits, Mapping) else {})
             return
         low, _ = _slice_bounds(stream_slice)
-        grid = self._grid(self._first_slice_start(low))
-        low = grid.slice_of(low)
-        synced = streams_of_this_sync()
-        roles_in_sync = frozenset(role for role, stream in self._streams.items() if stream in synced)
-        workspace = hashlib.sha256((self.requester.get_url() + str(self.config.get("access_token"))).encode()).hexdigest()
+        own = self._grid(self._first_slice_start(low) or low or 0, int(time.time()))
+        low = own.slice_of(low)
+        workspace = _workspace_of(self.config)
         reading = _READINGS.reading_for(
-            workspace, self._reading, self._role, roles_in_sync, low, grid,
-            lambda roles: self._pages(grid.anchor, grid.end, roles),
+            workspace, self._reading, self._role, low, lambda roles: self._grids_of(workspace, roles, own), self._pages,
         )
         try:
             for records in reading.records(self._role, low):
@@ -1478,18 +1549,34 @@ class ReadingRetriever(Retriever):
                 template = self._parameters.get("skip_message") or "Skipping stream '{{ parameters.name }}': Intercom refused the access token."
                 LOGGER.warning(InterpolatedString.create(template, parameters=self._parameters).eval(self.config, response=refusal.body))
 
-    def _first_slice_start(self, low: Optional[int]) -> int:
+    def _first_slice_start(self, low: Optional[int] = None) -> Optional[int]:
         """Where the stream's first slice starts: the reading reads from there, whichever slice the
         CDK happens to start first. Asked of the stream's cursor once; without it (another CDK),
         the first slice read starts the reading, and a slice before it reads on its own."""
         if self._first_slice is None:
-            first = cdk_reliance("the first slice from the stream's cursor", lambda: _slice_bounds(next(iter(self.cursor.stream_slices())))[0])  # type: ignore[union-attr]
-            self._first_slice = first if first is not None else (low or 0)
+            self._first_slice = cdk_reliance("the first slice from the stream's cursor", lambda: _slice_bounds(next(iter(self.cursor.stream_slices())))[0])  # type: ignore[union-attr]
+            if self._first_slice is None:
+                return low
         return self._first_slice
 
-    def _grid(self, low: int) -> SliceGrid:
+    def _grid(self, first: int, end: int) -> SliceGrid:
         days = self._parameters.get("window_days")
-        return SliceGrid(low, int(time.time()), int(days) * 86_400 if days else None)
+        return SliceGrid(first, end, int(days) * 86_400 if days else None)
+
+    def _grids_of(self, workspace: str, roles: Iterable[str], own: SliceGrid) -> Dict[str, SliceGrid]:
+        """The slices of this stream and of the other streams of the sync that play these roles (as
+        their cursors give them), to share one reading; a stream whose slices are unknown is left
+        to read on its own."""
+        synced = streams_of_this_sync()
+        grids = {self._role: own}
+        for role in roles:
+            player = _PLAYERS.get((workspace, self._reading, role))
+            if role == self._role or player is None or self._streams.get(role) not in synced:
+                continue
+            first = player._first_slice_start()
+            if first is not None:
+                grids[role] = player._grid(first, own.end)
+        return grids
 
     def _pages(self, start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
         """What the reading reads, for these roles, from ``start`` to ``end``."""
