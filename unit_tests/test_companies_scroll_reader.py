@@ -242,11 +242,11 @@ def test_a_reader_gets_every_record_in_order_from_disk_and_memory() -> None:
 
 
 def test_a_failed_reading_fails_every_reader_with_its_error() -> None:
-    def failing(roles: FrozenSet[str]) -> Iterator[Page]:
+    def failing(start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
         yield Page([{"id": "a", "updated_at": 1, "name": "A"}], None)
         raise ScrollGaveUp(message="the scroll failed")
 
-    reading = Reading("companies", failing, ["records", "partitions"], SliceGrid(0, 100, None))
+    reading = Reading("companies", failing, {"records": SliceGrid(0, 100, None), "partitions": SliceGrid(0, 100, None)})
     records, partitions = reading.records("records", 0), reading.records("partitions", 0)
     assert next(records) == [{"id": "a", "updated_at": 1, "name": "A"}]
     assert next(partitions) == [{"id": "a", "updated_at": 1}]  # only what partitions need
