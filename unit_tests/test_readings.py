@@ -20,7 +20,7 @@ def test_a_slice_ends_once_the_reading_has_covered_it_while_the_reading_goes_on(
 
     def produce(start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
         yield Page([{"id": "a", "updated_at": 10}, {"id": "b", "updated_at": 60}], 99)  # the first slice [0, 99] is covered
-        go_on.wait(HANG)
+        go_on.wait(3 * HANG)  # held until the first slice is read
         yield Page([{"id": "c", "updated_at": 150}], 199)
 
     reading = Reading("contacts", produce, {"records": SliceGrid(0, 199, 100)})
@@ -28,6 +28,8 @@ def test_a_slice_ends_once_the_reading_has_covered_it_while_the_reading_goes_on(
     reader = threading.Thread(target=lambda: first.extend(r for batch in reading.records("records", 0) for r in batch))
     reader.start()
     reader.join(HANG)
+    if reader.is_alive():
+        go_on.set()
     assert not reader.is_alive(), "the first slice waited for the whole reading"
     assert [r["id"] for r in first] == ["a", "b"]
     go_on.set()
