@@ -278,8 +278,9 @@ RUN_TIMEOUT = 180
 
 
 def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[List[Dict[str, Any]]],
-              kill_after: Optional[int], env: Optional[Dict[str, str]] = None) -> Tuple[Optional[int], List[Dict[str, Any]], bool, str]:
-    """Run ``read``; SIGKILL it once ``kill_after`` messages were read from its stdout.
+              kill_after: Optional[int], env: Optional[Dict[str, str]] = None,
+              count_only_records: bool = False) -> Tuple[Optional[int], List[Dict[str, Any]], bool, str]:
+    """Run ``read``; SIGKILL it once ``kill_after`` messages (or records) were read from its stdout.
 
     Returns (exit code, messages read before the end or the kill, killed?, stderr tail).
     """
@@ -295,6 +296,7 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
             watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
             watchdog.start()
             messages: List[Dict[str, Any]] = []
+            records_read = 0
             killed = False
             try:
                 for line in stdout:
@@ -302,7 +304,8 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
                     if not line.startswith("{"):
                         continue
                     messages.append(json.loads(line))
-                    if kill_after is not None and len(messages) >= kill_after:
+                    records_read += messages[-1]["type"] == "RECORD"
+                    if kill_after is not None and (records_read if count_only_records else len(messages)) >= kill_after:
                         os.kill(proc.pid, signal.SIGKILL)
                         killed = True
                         break

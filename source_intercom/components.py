@@ -103,13 +103,17 @@ cdk_reliance("the cap on partition cursors kept in memory (ConcurrentPerPartitio
 # The CDK's workers take partitions first in, first out, and a stream's slices are all queued at
 # once: with a search stream's slices (components.py, "Readings"), every slice of the first stream
 # of a reading would be read before the first slice of the next, and a sync killed half-way would
-# have checkpointed the first stream alone; the others would read the same data again. Taking
-# the oldest slice first instead, whatever its stream (a partition without a time slice first, in
-# the order queued), the streams of a reading move through their slices together.
+# have checkpointed the first stream alone; the others would read the same data again. So the
+# workers take: the CDK's own work first (generating partitions), then the oldest time slice,
+# whatever its stream, so that the streams of a reading move through their slices together; then
+# the partitions without a time slice (a single-slice stream, one company's segments), in the
+# order queued. The company partitions, thousands of them, would otherwise hold every worker
+# while the searches' slices wait, their readings running ahead of what is checkpointed.
 
 
 class OldestSliceFirst(queue.PriorityQueue):
-    """A thread pool's work queue that hands out the oldest time slice first (FIFO otherwise)."""
+    """A thread pool's work queue: the CDK's own work, then the oldest time slice, then partitions
+    without one, each in the order queued."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -124,11 +128,13 @@ class OldestSliceFirst(queue.PriorityQueue):
     @staticmethod
     def _key(item: Any) -> Tuple[int, float]:
         if item is None:  # the executor's shutdown: after the work queued
-            return (2, 0.0)
+            return (3, 0.0)
         try:
             partition = (getattr(item, "args", None) or (None,))[0]
-            start = (partition.to_slice().cursor_slice or {}).get("start_time") if hasattr(partition, "to_slice") else None
-            return (1, float(start)) if start is not None else (0, 0.0)
+            if not hasattr(partition, "to_slice"):
+                return (0, 0.0)
+            start = (partition.to_slice().cursor_slice or {}).get("start_time")
+            return (1, float(start)) if start is not None else (2, 0.0)
         except Exception:  # noqa: BLE001 - an unknown item keeps its place
             return (0, 0.0)
 
@@ -1297,6 +1303,8 @@ class Reading:
         self._finished = False
         self._error: Optional[BaseException] = None
         self._lock = threading.Lock()
+        self._turn = threading.Condition(self._lock)  # a slice emitted, a role released
+        self._emitted: Dict[str, set] = collections.defaultdict(set)  # role -> starts of the slices it has emitted
         self._thread: Optional[threading.Thread] = None
 
     def roles(self) -> FrozenSet[str]:
@@ -1315,6 +1323,7 @@ class Reading:
             dropped = [key for key in self._queues if key[0] == role]
             for key in dropped:
                 self._queues.pop(key).finish()
+            self._turn.notify_all()
 
     def records(self, role: str, low: int) -> Iterator[List[Any]]:
         """The role's records of the slice starting at ``low``, in batches."""
@@ -1327,10 +1336,47 @@ class Reading:
                 self._thread.start()
             others = "" if len(self._grids) == 1 else ", which other streams of this sync read too"
         try:
+            self._wait_for_the_slice_before(role, low)
             yield from queue_.batches(f"the {self.name} reading{others}")
         finally:
             with self._lock:
                 self._queues.pop((role, low), None)
+                self._emitted[role].add(low)
+                self._turn.notify_all()
+
+    # A stream's slices are emitted one after the other, oldest first, and the reading keeps at
+    # most SLICES_AHEAD slices ahead of the stream least far on: the CDK checkpoints a slice once it
+    # and every earlier one are emitted, so slices emitted side by side (or read far ahead of what
+    # is emitted) would all be lost to a kill. Both waits are bounded: they order the work, they
+    # never hold it up for good (a slice the CDK runs late or never costs WAIT_AT_MOST).
+    SLICES_AHEAD = 4
+    WAIT_AT_MOST = 30.0
+
+    def _wait_for_the_slice_before(self, role: str, low: int) -> None:
+        with self._lock:
+            grid = self._grids.get(role)
+            if grid is None or grid.step is None or low - grid.step < grid.anchor:
+                return
+            self._turn.wait_for(lambda: low - grid.step in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST)
+
+    def _emitted_through(self, role: str, grid: SliceGrid) -> int:
+        """The last second of the slices the role has emitted, oldest first without a gap."""
+        low = grid.anchor
+        while low in self._emitted[role]:
+            low += grid.step or 0
+            if not grid.step:
+                break
+        return low - 1
+
+    def _too_far_ahead(self) -> bool:
+        covered = self._covered_to
+        if covered is None:
+            return False
+        return any(grid.step and covered - self._emitted_through(role, grid) > self.SLICES_AHEAD * grid.step for role, grid in self._grids.items())
+
+    def _keep_near_the_streams(self) -> None:
+        with self._lock:
+            self._turn.wait_for(lambda: not self._too_far_ahead(), timeout=self.WAIT_AT_MOST)
 
     def _queue(self, role: str, low: int) -> SpillQueue:
         key = (role, low)
@@ -1356,6 +1402,7 @@ class Reading:
             roles_at_start = frozenset(self._grids)
         try:
             for page in self._produce(self.start, self.end, roles_at_start):
+                self._keep_near_the_streams()
                 with self._lock:
                     grids = dict(self._grids)
                 if not grids:  # every stream stopped taking records: so does the reading

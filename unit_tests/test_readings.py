@@ -64,11 +64,11 @@ class _Work:
         self.args = (_Partition(start),) if partition else ("a stream",)
 
 
-def test_the_oldest_slice_is_taken_first_and_other_work_in_the_order_queued() -> None:
+def test_the_cdks_own_work_then_the_oldest_slice_then_partitions_without_one() -> None:
     work = OldestSliceFirst()
     for item in (_Work("contacts W2", 200), _Work("tags W1", 100), _Work("generate partitions", partition=False),
                  _Work("contacts W1", 100), _Work("admins", None), None, _Work("tags W2", 200)):
         work.put(item)
     taken = [work.get() for _ in range(7)]
     assert [item.name if item is not None else None for item in taken] == [
-        "generate partitions", "admins", "tags W1", "contacts W1", "contacts W2", "tags W2", None]
+        "generate partitions", "tags W1", "contacts W1", "contacts W2", "tags W2", "admins", None]
