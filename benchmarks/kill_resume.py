@@ -130,7 +130,8 @@ def main() -> None:
     rows = []
     for stream in stream_facts():
         cursor = stream_facts()[stream].cursor_field
-        state_value = (states.get(stream) or {}).get("stream_state", {}).get(cursor) if cursor else None
+        saved = (states.get(stream) or {}).get("stream_state", {})
+        state_value = (saved.get("state") or {}).get(cursor) if "use_global_cursor" in saved else saved.get(cursor) if cursor else None  # a sub-stream's: its global cursor
         covered = sum(1 for value in emitted[stream] if value is not None and state_value is not None and value < int(state_value))
         requests_before = sum(made[stream].values())
         rows.append({"stream": stream, "records_before_kill": len(emitted[stream]), "checkpointed": covered,
