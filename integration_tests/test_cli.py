@@ -156,7 +156,8 @@ def test_invalid_config_is_refused_before_any_request(emulator: Any, command: st
         assert error["failure_type"] == "config_error"
         message = error["message"]
     assert f"'{field}'" in message
-    assert emulator.requests == []
+    # One request: the list of reporting datasets (refused here: this token lacks the scope).
+    assert [r.path for r in emulator.requests] == ["/export/reporting_data/get_datasets"]
 
 
 # The one place that writes every stream's key and cursor out by hand: everything else reads them
@@ -203,7 +204,8 @@ def test_discover_offers_every_stream_with_its_key_and_cursor(emulator: Any) -> 
         else:
             assert streams[name]["supported_sync_modes"] == ["full_refresh", "incremental"], name
             assert streams[name]["default_cursor_field"] == [cursor], name
-    assert emulator.requests == []
+    # One request: the list of reporting datasets (refused here: this token lacks the scope).
+    assert [r.path for r in emulator.requests] == ["/export/reporting_data/get_datasets"]
 
 
 def test_full_sync_returns_exactly_the_workspace_with_few_requests_more_than_the_fewest(emulator: Any, workspace: Workspace) -> None:
