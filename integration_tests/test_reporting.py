@@ -17,6 +17,7 @@ from source_intercom.stream_facts import stream_facts
 DAY = 86_400
 START = "2026-01-01T00:00:00Z"          # overridden per test where the window matters
 STREAMS = [f"reporting_{d.id}" for d in DATASETS]
+WINDOW = 90 * DAY                       # the manifest's step
 
 
 def reporting_server(workspace: Workspace, **exports: Any) -> Any:
@@ -81,28 +82,28 @@ def test_discover_offers_one_stream_per_dataset_typed_from_its_attributes(worksp
 
 def test_a_full_sync_emits_every_row_of_every_dataset_with_at_most_five_pending_jobs(workspace: Workspace) -> None:
     with reporting_server(workspace, pending_seconds=1.0) as server:
-        config = config_for(server, start_date=start_days_ago(workspace, 100))
+        config = config_for(server, start_date=start_days_ago(workspace, 200))
         run = read(server, config, STREAMS + ["admins"])
         stats = server.stats()["reporting"]
-        start = workspace.anchor - 100 * DAY
+        start = workspace.anchor - 200 * DAY
         for stream in STREAMS:
             assert canonical(run.records[stream]) == canonical(expected_rows(server, stream, start)), stream
         reporting_versions = {r.headers.get("intercom-version") for r in server.requests if "reporting_data" in r.path}
         other_versions = {r.headers.get("intercom-version") for r in server.requests if "reporting_data" not in r.path}
     assert run.returncode == 0 and not run.errors, run.errors
     assert len(run.records["admins"]) == len(workspace.admins)
-    assert stats["enqueued"] == 3 * 4 and stats["downloads"] == 12    # 100 days in 30-day windows
+    assert stats["enqueued"] == 3 * 3 and stats["downloads"] == 9    # 200 days in 90-day windows
     assert stats["max_pending"] <= MAX_PENDING_JOBS and stats["refused_pending"] == 0, stats
     assert reporting_versions == {"2.16"} and other_versions == {"2.11"}
 
 
 def test_failed_jobs_are_enqueued_again_and_every_row_arrives(workspace: Workspace) -> None:
     with reporting_server(workspace) as server:
-        server.reporting.fail_next_jobs(2)      # each of the first two windows fails once
-        config = config_for(server, start_date=start_days_ago(workspace, 40))
+        server.reporting.fail_next_jobs(2)      # each of the two windows fails once
+        config = config_for(server, start_date=start_days_ago(workspace, 100))
         run = read(server, config, ["reporting_conversation"])
         stats = server.stats()["reporting"]
-        expected = expected_rows(server, "reporting_conversation", workspace.anchor - 40 * DAY)
+        expected = expected_rows(server, "reporting_conversation", workspace.anchor - 100 * DAY)
     assert run.returncode == 0 and not run.errors, run.errors
     assert stats["failed"] == 2 and stats["enqueued"] == 4, stats
     assert canonical(run.records["reporting_conversation"]) == canonical(expected)
@@ -139,8 +140,8 @@ def test_an_incremental_sync_enqueues_only_the_new_windows_and_the_lookback(work
     assert second.returncode == 0 and not second.errors, second.errors
     first_start = max(saved - lookback_days * DAY, workspace.anchor - 60 * DAY)
     assert windows[0][0] == first_start, (windows, saved)
-    assert all(b - a <= 30 * DAY + 1 for a, b in windows)
-    assert len(windows) == -(-(int(time.time()) - first_start) // (30 * DAY)), windows
+    assert all(b - a <= WINDOW + 1 for a, b in windows)
+    assert len(windows) == -(-(int(time.time()) - first_start) // WINDOW), windows
     got = {r["conversation_id"]: r for r in second.records["reporting_conversation"]}
     assert {r["conversation_id"] for r in added} <= set(got)
     for row in changed:
@@ -171,3 +172,28 @@ def test_without_the_scope_there_are_no_reporting_streams_a_line_says_why_and_th
     assert any("No reporting streams" in line and "export_reporting_data" in line for line in discovered.logs()), discovered.logs()
     assert run.returncode == 0 and not run.errors, run.errors
     assert len(run.records["admins"]) == len(workspace.admins) and len(run.records["tags"]) == len(workspace.tags)
+
+
+def test_an_expired_download_is_exported_again_and_every_row_arrives(workspace: Workspace) -> None:
+    with reporting_server(workspace) as server:
+        server.reporting.expire_next_downloads(1)
+        config = config_for(server, start_date=start_days_ago(workspace, 60))
+        run = read(server, config, ["reporting_conversation"])
+        stats = server.stats()["reporting"]
+        expected = expected_rows(server, "reporting_conversation", workspace.anchor - 60 * DAY)
+    assert run.returncode == 0 and not run.errors, run.errors
+    assert stats["expired_downloads"] == 1 and stats["enqueued"] == 2 and stats["downloads"] == 1, stats
+    assert canonical(run.records["reporting_conversation"]) == canonical(expected)
+    assert any("has expired; exporting" in line for line in run.logs("WARN")), run.logs("WARN")
+
+
+def test_a_download_that_keeps_expiring_fails_its_stream_only(workspace: Workspace) -> None:
+    with reporting_server(workspace) as server:
+        server.reporting.expire_next_downloads(10)
+        config = config_for(server, start_date=start_days_ago(workspace, 60))
+        run = read(server, config, ["reporting_conversation", "admins"])
+        stats = server.stats()["reporting"]
+    assert run.returncode != 0
+    assert stats["enqueued"] == 3 and stats["expired_downloads"] == 3, stats
+    assert any("expired 3 times" in error["message"] for error in run.errors), run.errors
+    assert len(run.records["admins"]) == len(workspace.admins)
