@@ -160,6 +160,7 @@ def test_a_start_date_older_than_the_retention_is_clipped_to_it(workspace: Works
     assert run.returncode == 0 and not run.errors, run.errors
     assert not refused
     assert windows[0][0] >= time.time() - 730 * DAY and windows[0][0] <= time.time() - 728 * DAY
+    assert any("older than Intercom's reporting retention" in line for line in run.logs("WARN")), run.logs("WARN")
 
 
 def test_without_the_scope_there_are_no_reporting_streams_a_line_says_why_and_the_rest_syncs(workspace: Workspace) -> None:

@@ -1668,3 +1668,24 @@ class ReexportingDownloadRequester:
             time.sleep(self.poll_seconds)
         response.raise_for_status()
         return response
+
+
+REPORTING_RETENTION_DAYS = 729      # Intercom keeps reporting data 2 years; the manifest's clip, a day inside
+
+
+@dataclass
+class WarnStartBeforeReportingRetention(ValidationStrategy):
+    """Says, without failing, that the reporting_* streams start later than `start_date` when it is
+    older than Intercom's reporting retention (the manifest clips their windows to it)."""
+
+    def validate(self, value: Any) -> None:
+        try:
+            start = datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            return  # ValidateConfigField names the problem
+        earliest = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=REPORTING_RETENTION_DAYS)
+        if start < earliest:
+            logging.getLogger("airbyte").warning(
+                f"Config field 'start_date' ({value}) is older than Intercom's reporting retention (2 years): the "
+                f"reporting_* streams start at {earliest.strftime('%Y-%m-%dT%H:%M:%SZ')}; the other streams at start_date."
+            )
