@@ -198,3 +198,37 @@ def test_a_download_that_keeps_expiring_fails_its_stream_only(workspace: Workspa
     assert stats["enqueued"] == 3 and stats["expired_downloads"] == 3, stats
     assert any("expired 3 times" in error["message"] for error in run.errors), run.errors
     assert len(run.records["admins"]) == len(workspace.admins)
+
+
+def test_manifest_only_modes_and_the_builder_show_the_packages_reporting_records_and_requests(workspace: Workspace, tmp_path: Any) -> None:
+    from integration_tests.test_connector_builder import BuilderBackend
+    from integration_tests.test_manifest_only import ALL_MODES, Connector
+    from integration_tests.harness import manifest_only_copy
+
+    stream = "reporting_ticket"
+    with reporting_server(workspace) as server:
+        config = config_for(server, start_date=start_days_ago(workspace, 60))
+        (tmp_path / "modes").mkdir()
+        (tmp_path / "builder").mkdir()
+        connector = Connector(manifest_only_copy(tmp_path / "modes"))
+        catalog = catalog_for(discover(config), [stream], incremental=False)
+        runs = {mode: connector.run(mode, "read", config, catalog) for mode in ALL_MODES}
+        backend = BuilderBackend(server, tmp_path / "builder")
+        backend.user_config = config
+        answer = backend.test_read(stream)
+        expected = canonical(expected_rows(server, stream, workspace.anchor - 60 * DAY))
+    for mode, run in runs.items():
+        assert run.returncode == 0 and not run.errors, (mode, run.errors)
+        assert canonical(run.records[stream]) == expected, mode
+    assert answer.returncode == 0 and not answer.errors(), answer.describe()
+    data = answer.data
+    shown = [record for one in data["slices"] for page in one["pages"] for record in page["records"]]
+    assert canonical(shown) == expected
+    # The Builder shows the job's requests: enqueue, poll and download.
+    exchanges = [request for one in data["slices"] for request in one.get("auxiliary_requests") or []]
+    exchanges += data.get("auxiliary_requests") or []
+    titles = " ".join(str(request.get("title")) + " " + str(request.get("type")) for request in exchanges)
+    urls = " ".join(str((request.get("request") or {}).get("url")) for request in exchanges)
+    pages_urls = " ".join(str((page.get("request") or {}).get("url")) for one in data["slices"] for page in one["pages"])
+    assert "/export/reporting_data/enqueue" in urls + pages_urls, titles
+    assert "/export/reporting_data/" in urls and "/download/reporting_data/" in urls + pages_urls, (titles, urls, pages_urls)
