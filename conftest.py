@@ -8,6 +8,7 @@ What tests share otherwise (workspace sizes, tokens, helpers) lives in importabl
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Iterator, List
 
 import pytest
@@ -27,6 +28,17 @@ def emulator(workspace: Workspace) -> Iterator[EmulatorServer]:
     """The emulator serving ``workspace``, for this test alone (it may inject faults or count requests)."""
     with running_emulator(workspace, token=TOKEN) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def reporting_datasets_refused(request: pytest.FixtureRequest) -> None:
+    """Every connector run lists Intercom's reporting datasets (to offer one stream each): where a
+    test mocks Intercom with requests_mock, that list answers 403 (a token without the
+    export_reporting_data scope, so no reporting streams) unless the test mocks it itself."""
+    if "requests_mock" in request.fixturenames:
+        request.getfixturevalue("requests_mock").get(
+            re.compile(r"/export/reporting_data/get_datasets$"), status_code=403,
+            json={"type": "error.list", "errors": [{"code": "forbidden", "message": "no export_reporting_data scope"}]})
 
 
 def pytest_configure(config: pytest.Config) -> None:

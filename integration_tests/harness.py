@@ -223,8 +223,10 @@ def run_cli(
         return Run(code, parse_messages(output), stderr_path.read_text(), output)
 
 
-# Discover sends no request (test_cli checks it): its catalog depends on the config's options, not
-# on which emulator or token it names. One real `discover` per set of options and test process.
+# Discover sends one request, the list of reporting datasets (test_cli checks it): without the
+# export_reporting_data scope (the emulator's default) its catalog depends on the config's options
+# only, not on which emulator or token it names. One real `discover` per set of options and test
+# process; tests of the reporting streams, whose catalog depends on the emulator, discover anew.
 _DISCOVERED: Dict[str, List[Dict[str, Any]]] = {}
 _NOT_IN_CATALOG = ("base_url", "access_token")
 

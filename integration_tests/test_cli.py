@@ -27,13 +27,15 @@ def test_spec_lists_every_config_field_with_secrets_marked() -> None:
     properties = spec["connectionSpecification"]["properties"]
     assert set(properties) == {
         "access_token", "start_date", "region", "base_url", "lookback_window", "num_workers", "max_requests_per_minute",
-        "client_id", "client_secret",
+        "client_id", "client_secret", "reporting_lookback_days",
     }
     assert {name for name, p in properties.items() if p.get("airbyte_secret")} == {"access_token", "client_id", "client_secret"}
     assert properties["region"]["enum"] == ["us", "eu", "au"] and properties["region"]["default"] == "us"
     assert (properties["num_workers"]["maximum"], properties["num_workers"]["default"]) == (40, 40)
     assert (properties["max_requests_per_minute"]["minimum"], properties["max_requests_per_minute"]["maximum"]) == (100, 10000)
     assert "default" not in properties["max_requests_per_minute"]  # none: as many as Intercom's headers allow
+    reporting_lookback = properties["reporting_lookback_days"]
+    assert (reporting_lookback["minimum"], reporting_lookback["maximum"], reporting_lookback["default"]) == (0, 365, 14)
     oauth = spec["advanced_auth"]["oauth_config_specification"]["oauth_connector_input_specification"]
     assert oauth["consent_url"].startswith("https://app.intercom.com/oauth?")
     assert oauth["access_token_url"].startswith("https://api.intercom.io/auth/eagle/token?")
@@ -203,7 +205,8 @@ def test_discover_offers_every_stream_with_its_key_and_cursor(emulator: Any) -> 
         else:
             assert streams[name]["supported_sync_modes"] == ["full_refresh", "incremental"], name
             assert streams[name]["default_cursor_field"] == [cursor], name
-    assert emulator.requests == []
+    # One request: the list of reporting datasets (refused here: this token lacks the scope).
+    assert [r.path for r in emulator.requests] == ["/export/reporting_data/get_datasets"]
 
 
 def test_full_sync_returns_exactly_the_workspace_with_few_requests_more_than_the_fewest(emulator: Any, workspace: Workspace) -> None:

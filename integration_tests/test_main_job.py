@@ -24,6 +24,10 @@ duckdb = pytest.importorskip("duckdb")
 ROOT = Path(__file__).resolve().parent.parent
 STREAMS = list(stream_facts())
 START_TS = 1577836800
+# A hang detector, ten times the job's quiet time (about 100 s with the reporting datasets, whose
+# export jobs the CDK polls every 5 s; it passed 400 s on this machine with six test workers and a
+# load average of 25).
+MAIN_JOB_TIMEOUT = 1200
 ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*)$")
 
 
@@ -33,7 +37,7 @@ def run_the_main_job(folder: Path) -> Dict:
     env = {**os.environ, "SOURCE_INTERCOM_CURRENT_PYTHON": "1", "CI": "true"}
     process = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "sync.py"), "--output", str(output)],
-        capture_output=True, text=True, timeout=180, env=env, cwd=output,
+        capture_output=True, text=True, timeout=MAIN_JOB_TIMEOUT, env=env, cwd=output,
     )
     return {"returncode": process.returncode, "stdout": process.stdout, "stderr": process.stderr, "output": str(output)}
 
@@ -41,7 +45,7 @@ def run_the_main_job(folder: Path) -> Dict:
 @pytest.fixture(scope="module")
 def main_job(tmp_path_factory: pytest.TempPathFactory) -> Dict:
     """One run of the main job for the session, whichever test process asks first."""
-    done = once_per_session(tmp_path_factory, "main-job", run_the_main_job)
+    done = once_per_session(tmp_path_factory, "main-job", run_the_main_job, timeout=MAIN_JOB_TIMEOUT + 300)
     process = subprocess.CompletedProcess(["tools/sync.py"], done["returncode"], done["stdout"], done["stderr"])
     rows = {m.group(1): m.groups()[1:] for m in map(ROW.match, process.stdout.splitlines()) if m}
     return {"process": process, "output": Path(done["output"]), "rows": rows}

@@ -58,13 +58,15 @@ def test_deleted_conversations_are_skipped_where_intercom_lacks_api_2_16(workspa
     assert_complete(run, workspace, OTHERS)
 
 
-def test_only_the_deleted_conversations_request_asks_for_api_2_16(workspace: Workspace, emulator: Any) -> None:
+def test_only_the_deleted_conversations_and_reporting_requests_ask_for_api_2_16(workspace: Workspace, emulator: Any) -> None:
     run = read(emulator, ["deleted_conversations", "conversations", "tickets"])
     assert run.returncode == 0, run.errors
     emulator.wait_idle()
     versions = {(r.path, r.headers.get("intercom-version")) for r in emulator.requests}
     assert ("/conversations/deleted", "2.16") in versions
-    assert {version for path, version in versions if path != "/conversations/deleted"} == {"2.11"}
+    assert ("/export/reporting_data/get_datasets", "2.16") in versions
+    newer = ("/conversations/deleted", "/export/reporting_data/get_datasets")
+    assert {version for path, version in versions if path not in newer} == {"2.11"}
 
 
 def test_a_plan_without_api_access_is_still_an_error_for_a_skippable_stream(workspace: Workspace) -> None:

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from .faults import DEFAULT_RANDOM_KINDS
+from .reporting import ReportingExports
 from .routes import TICKET_PARTS_IN_SEARCH
 from .server import EmulatorServer
 from .sizes import PRESETS
@@ -48,6 +49,13 @@ def main(argv=None):
     p.add_argument("--scroll-ttl", type=float, default=60.0)
     p.add_argument("--ticket-parts-in-search", type=int, default=TICKET_PARTS_IN_SEARCH,
                    help="most recent parts a ticket carries in search results")
+    p.add_argument("--reporting-scope", action="store_true",
+                   help="the token has the export_reporting_data scope (else the reporting endpoints answer 403)")
+    p.add_argument("--reporting-rows", type=lambda t: {k: int(v) for k, v in parse_fault_rates(t).items()},
+                   default=None, metavar="DATASET=ROWS,...", help="rows per reporting dataset, e.g. conversation=1000000")
+    p.add_argument("--reporting-pending-seconds", type=float, default=1.0, help="how long an export job stays pending")
+    p.add_argument("--reporting-failure-rate", type=float, default=0.0, help="share of export jobs that end failed")
+    p.add_argument("--reporting-download-ttl", type=float, default=900.0, help="seconds a complete export can be downloaded")
     args = p.parse_args(argv)
 
     ws = Workspace(seed=args.seed, sizes=PRESETS[args.preset], span_days=args.span_days,
@@ -59,7 +67,10 @@ def main(argv=None):
                             fault_rates=args.fault_rates, fault_paths=args.fault_paths,
                             max_faults_in_a_row=args.max_faults_in_a_row, fault_seed=args.fault_seed,
                             scroll_page_size=args.scroll_page_size, scroll_ttl=args.scroll_ttl,
-                            ticket_parts_in_search=args.ticket_parts_in_search)
+                            ticket_parts_in_search=args.ticket_parts_in_search, reporting_scope=args.reporting_scope,
+                            reporting=ReportingExports(args.reporting_pending_seconds, args.reporting_failure_rate,
+                                                       args.reporting_download_ttl, seed=args.fault_seed),
+                            reporting_rows=args.reporting_rows)
     server.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

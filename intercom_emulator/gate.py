@@ -55,6 +55,8 @@ def resources_of(path: str, query: dict | None = None) -> tuple[str, ...]:
         return ("conversations", "deleted_conversations")
     if head == "conversations":
         return ("conversations", "conversation_parts")
+    if head in ("export", "download") and parts[1:2] == ["reporting_data"]:
+        return ("export_reporting_data",)
     return (head,)
 
 

@@ -15,7 +15,8 @@ from . import render
 from .records import PART_CAP, id_sort_key
 from .faults import FaultContext
 from .gate import version_key
-from .replies import ApiError, not_found
+from .replies import ApiError, Reply, not_found
+from .reporting import DATASETS, ReportingExports, ReportingRows
 from .scroll import CompaniesScroll
 from .search import SearchCache, SearchError, run_search
 from .workspace import Workspace
@@ -45,6 +46,7 @@ class ApiRequest:
     body_invalid: bool = False      # a body was sent but is not JSON
     host: str = ""                  # the Host header (or the server's address): absolute links use it
     version: str | None = None      # the Intercom-Version header, if sent
+    accept: str = ""                # the Accept header
 
     @property
     def segments(self) -> list[str]:
@@ -79,9 +81,13 @@ class Route:
 class IntercomApi:
     def __init__(self, ws: Workspace, scroll: CompaniesScroll, page_size_cap: int = 150,
                  activity_logs_page_size: int = 50, default_version: str = DEFAULT_VERSION,
-                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH):
+                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH,
+                 reporting: ReportingExports | None = None, reporting_rows: ReportingRows | None = None):
         self.ws = ws
         self.scroll = scroll
+        self.reporting = reporting if reporting is not None else ReportingExports()
+        self.reporting_rows = reporting_rows if reporting_rows is not None else ReportingRows(
+            ws.seed, ws.anchor, ws.span_days)
         self.page_size_cap = page_size_cap
         self.activity_logs_page_size = activity_logs_page_size
         self.ticket_parts_in_search = ticket_parts_in_search   # a ticket in search results carries this many
@@ -118,6 +124,10 @@ class IntercomApi:
             Route("GET", "/news/news_items", self.news_items),
             Route("GET", "/news/newsfeeds", self.newsfeeds),
             Route("GET", "/subscription_types", self.subscription_types),
+            Route("GET", "/export/reporting_data/get_datasets", self.reporting_datasets, since="2.15"),
+            Route("POST", "/export/reporting_data/enqueue", self.reporting_enqueue, since="2.15"),
+            Route("GET", "/export/reporting_data/{id}", self.reporting_job, since="2.15"),
+            Route("GET", "/download/reporting_data/{id}", self.reporting_download, since="2.15"),
         )
 
     def answer(self, req: ApiRequest) -> object:
@@ -333,6 +343,23 @@ class IntercomApi:
         return {"type": "list", "data": [render.subscription_type(t) for t in self.ws.subscription_types]}
 
     # -------------------------------------------------------------------- page-number lists
+    # ------------------------------------------------------------------ reporting data export
+    def reporting_datasets(self, req: ApiRequest) -> dict:
+        return {"type": "list", "data": [d.render() for d in DATASETS]}
+
+    def reporting_enqueue(self, req: ApiRequest) -> dict:
+        return self.reporting.enqueue(req.body, req.host)
+
+    def reporting_job(self, req: ApiRequest, job_identifier: str) -> dict:
+        return self.reporting.status(job_identifier, req.host)
+
+    def reporting_download(self, req: ApiRequest, job_identifier: str) -> Reply:
+        """The job's rows as gzip-compressed CSV; only with ``Accept: application/octet-stream``."""
+        if "application/octet-stream" not in req.accept:
+            raise ApiError(406, "not_acceptable", "Accept: application/octet-stream is required to download an export")
+        body = self.reporting.download(job_identifier, self.reporting_rows)
+        return Reply(200, body, "application/octet-stream", {"Content-Encoding": "gzip"})
+
     def _page_of(self, req: ApiRequest, items: list, default_per_page: int, max_per_page: int | None = None,
                  null_next: bool = False) -> tuple[list, dict]:
         """The requested page of ``items`` (``page``, ``per_page``) and its ``pages`` object. A

@@ -22,6 +22,8 @@ from .faults import (CLOSES_SCROLL, DEFAULT_RANDOM_KINDS, SERVES, FaultPlan, Pre
                      fault_reply)
 from .gate import SUPPORTED_VERSIONS, Gate, Refused
 from .replies import ApiError, Reply, error_reply, json_reply
+from .reporting import SCOPE as REPORTING_SCOPE
+from .reporting import ReportingExports, ReportingRows
 from .routes import DEFAULT_VERSION, TICKET_PARTS_IN_SEARCH, ApiRequest, IntercomApi
 from .scroll import CompaniesScroll
 from .workspace import Workspace
@@ -81,13 +83,17 @@ class EmulatorServer:
                  fault_timeout_seconds: float = 30.0, control_endpoints: bool = True,
                  fault_rates: dict[str, float] | None = None, fault_paths: str | None = None,
                  max_faults_in_a_row: int | None = None, default_version: str = DEFAULT_VERSION,
-                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH):
+                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH, reporting_scope: bool = False,
+                 reporting: ReportingExports | None = None, reporting_rows: dict[str, int] | None = None):
         """Random faults: ``fault_rates`` ({kind: probability per request}) or ``fault_rate``
         shared evenly by ``fault_kinds``; only on paths matching ``fault_paths`` (a regex; all if
         None); reproducible with ``fault_seed``; a request that already got
         ``max_faults_in_a_row`` faults in a row gets no random one. ``default_version`` is the
         app's API version, used for a request without ``Intercom-Version``. A ticket in search
-        results carries its ``ticket_parts_in_search`` most recent parts (Intercom does not say)."""
+        results carries its ``ticket_parts_in_search`` most recent parts (Intercom does not say).
+        ``reporting_scope``: the token has the ``export_reporting_data`` scope (without it the
+        Reporting Data Export endpoints answer 403); ``reporting``: the export jobs' settings
+        (pending time, failure rate, download expiry); ``reporting_rows``: rows per dataset."""
         self.ws = ws if ws is not None else Workspace()
         self.token = token
         self.host, self.port = host, port
@@ -98,14 +104,20 @@ class EmulatorServer:
             raise ValueError("give fault_rate (with fault_kinds) or fault_rates, not both")
         rates = dict(fault_rates) if fault_rates else even_rates(fault_rate, fault_kinds)
         self.faults = FaultPlan(RandomFaults(rates, fault_paths, fault_seed), max_faults_in_a_row)
+        denied = dict(denied or {})
+        if not reporting_scope:
+            denied.setdefault(REPORTING_SCOPE, 403)
         self.gate = Gate(token=token, other_region_tokens=other_region_tokens, rate_limit_per_10s=rate_limit_per_10s,
                          supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
                          faults=self.faults)
         self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl)
+        self.reporting = reporting if reporting is not None else ReportingExports()
+        self.reporting_rows = ReportingRows(self.ws.seed, self.ws.anchor, self.ws.span_days, reporting_rows)
         self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size, default_version,
-                               ticket_parts_in_search)
+                               ticket_parts_in_search, self.reporting, self.reporting_rows)
         self._control_routes = {
             ("GET", "/_emulator/ground_truth"): self._ground_truth,
+            ("GET", "/_emulator/reporting_ground_truth"): self._reporting_ground_truth,
             ("GET", "/_emulator/stats"): self._stats,
             ("POST", "/_emulator/mutate"): self._mutate,
             ("POST", "/_emulator/delete_conversations"): self._delete_conversations,
@@ -196,6 +208,7 @@ class EmulatorServer:
             self._max_in_flight = self._in_flight
         self.gate.reset_counts()
         self.scroll.reset_counts()
+        self.reporting.reset_counts()
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until no request is being served. A request is logged just after its response
@@ -215,7 +228,7 @@ class EmulatorServer:
             return {"total": sum(self._by_status.values()), "by_status": dict(self._by_status),
                     "rate_limited": self.gate.rate_limited, "faults_injected": self.gate.faults_injected,
                     "max_in_flight": self._max_in_flight, "in_flight": self._in_flight,
-                    **self.scroll.counts()}
+                    **self.scroll.counts(), "reporting": dict(self.reporting.counts)}
 
     # ---------------------------------------------------------------------------- faults
     def inject_fault(self, path_regex: str, kind: str, times: int = 1, when: Predicate | None = None) -> None:
@@ -256,7 +269,7 @@ class EmulatorServer:
         headers = {k.lower(): v for k, v in h.headers.items()}
         req = ApiRequest(h.command, path, query, body, body_invalid,
                          host=h.headers.get("Host") or f"{self.host}:{self.port}",
-                         version=headers.get("intercom-version"))
+                         version=headers.get("intercom-version"), accept=headers.get("accept", ""))
 
         if path.startswith("/_emulator/") and self.control_endpoints:
             self._deliver(h, self._control(req))
@@ -301,6 +314,9 @@ class EmulatorServer:
             answer = self.api.answer(req)
         except ApiError as e:
             return error_reply(e.status, e.code, e.message, {**rate_headers, **e.headers})
+        if isinstance(answer, Reply):      # a file (a reporting export), not JSON
+            answer.headers.update(rate_headers)
+            return answer
         for observe in self._answer_observers:
             observe(rec, answer)
         return json_reply(200, answer, rate_headers)
@@ -341,6 +357,13 @@ class EmulatorServer:
     def _ground_truth(self, req: ApiRequest) -> dict:
         start_date = req.param("start_date", "")
         return self.ws.ground_truth(int(start_date) if start_date else None)
+
+    def _reporting_ground_truth(self, req: ApiRequest) -> dict:
+        """{dataset id: its rows whose time attribute is in [start_date, now)} (unix seconds, and
+        None where the export's cell is empty)."""
+        start = int(req.param("start_date", "0") or 0)
+        end = int(time.time()) + 1
+        return {d: list(self.reporting_rows.rows(d, start, end)) for d in self.reporting_rows.counts}
 
     def _stats(self, req: ApiRequest) -> dict:
         return {**self.stats(), "version": self.ws.version}

@@ -1988,3 +1988,122 @@ class IntercomStateMigration(StateMigration):
             "state": {self._cursor: str(bookmark)},
             "parent_state": {parent: {"updated_at": str(parent_bookmark)}},
         }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting datasets: an export whose download has expired is exported again
+# ---------------------------------------------------------------------------------------------
+
+
+EXPORT_GONE = (404, 410)
+EXPORT_RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+@dataclass
+class ReexportingDownloadRequester:
+    """The AsyncRetriever's download requester for a reporting export (manifest:
+    `download_requester`, with the CDK's HttpRequester as `download`). Intercom's download link
+    expires (`download_expires_at`), and the CDK's job orchestrator enqueues a `failed` job again
+    but not a job whose download fails once it completed: that would fail the stream. When the
+    download answers that the export is gone (404/410, let through by the download's error
+    handler), this enqueues the same window again (the job's creation request, as first sent),
+    polls the new job every `poll_seconds` and downloads its file: at most `max_exports` exports of
+    the window in all, then the stream fails with an error that says so. Everything else is the
+    wrapped requester's."""
+
+    download: Any
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    decoder: Any = None
+    max_exports: int = 3
+    poll_seconds: float = 5.0
+    max_polls: int = 720
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._name = parameters.get("name", "")
+        # Nested in a custom component, the requester is built without the download's decoder:
+        # stream the body as the CDK would for that decoder (rows parsed as the gzip arrives).
+        if self.decoder is not None and hasattr(self.download, "stream_response"):
+            self.download.stream_response = bool(self.decoder.is_stream_response())
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "download":
+            raise AttributeError(name)
+        return getattr(self.download, name)
+
+    def send_request(self, stream_slice: Optional[StreamSlice] = None, **kwargs: Any) -> Optional[requests.Response]:
+        response = self.download.send_request(stream_slice=stream_slice, **kwargs)
+        exports = 1
+        while response is not None and response.status_code in EXPORT_GONE:
+            if exports >= self.max_exports or stream_slice is None:
+                raise AirbyteTracedException(
+                    message=f"The reporting export of stream '{self._name}' for {dict(stream_slice or {})} could not be "
+                    f"downloaded: its download expired {exports} times. The next sync exports this window again.",
+                    failure_type=FailureType.transient_error,
+                )
+            exports += 1
+            logging.getLogger("airbyte").warning(
+                f"The download of a reporting export of stream '{self._name}' has expired; exporting "
+                f"{dict(stream_slice)} again (export {exports} of at most {self.max_exports})."
+            )
+            url = self._export_again(stream_slice)
+            if url is not None:
+                stream_slice = StreamSlice(partition=stream_slice.partition, cursor_slice=stream_slice.cursor_slice,
+                                           extra_fields={**stream_slice.extra_fields, "download_target": url})
+                response = self.download.send_request(stream_slice=stream_slice, **kwargs)
+        return response
+
+    def _export_again(self, stream_slice: StreamSlice) -> Optional[str]:
+        """The new job's download URL, or None if it failed."""
+        creation = (stream_slice.extra_fields or {}).get("creation_response") or {}
+        enqueue = creation.get("request")
+        if not isinstance(enqueue, requests.PreparedRequest):
+            raise AirbyteTracedException(
+                message=f"The reporting export of stream '{self._name}' expired and cannot be enqueued again here "
+                "(this airbyte-cdk keeps no creation request). The next sync exports this window again.",
+                failure_type=FailureType.transient_error,
+            )
+        with requests.Session() as session:
+            job = self._send(session, enqueue.copy()).json()
+            status_url = enqueue.url.rsplit("/enqueue", 1)[0] + "/" + str(job["job_identifier"])
+            headers = {k: v for k, v in enqueue.headers.items() if k.lower() not in ("content-type", "content-length")}
+            for _ in range(self.max_polls):
+                if job.get("status") == "complete":
+                    return str(job["download_url"])
+                if job.get("status") == "failed":
+                    return None
+                time.sleep(self.poll_seconds)
+                job = self._send(session, requests.Request("GET", status_url, headers=headers).prepare()).json()
+        return None
+
+    def _send(self, session: requests.Session, request: requests.PreparedRequest) -> requests.Response:
+        """Sends `request`, waiting `poll_seconds` after a 429 (5 jobs pending) or a server error."""
+        for _ in range(self.max_polls):
+            response = session.send(request, timeout=60)
+            if response.status_code not in EXPORT_RETRY_STATUSES:
+                response.raise_for_status()
+                return response
+            time.sleep(self.poll_seconds)
+        response.raise_for_status()
+        return response
+
+
+REPORTING_RETENTION_DAYS = 729      # Intercom keeps reporting data 2 years; the manifest's clip, a day inside
+
+
+@dataclass
+class WarnStartBeforeReportingRetention(ValidationStrategy):
+    """Says, without failing, that the reporting_* streams start later than `start_date` when it is
+    older than Intercom's reporting retention (the manifest clips their windows to it)."""
+
+    def validate(self, value: Any) -> None:
+        try:
+            start = datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            return  # ValidateConfigField names the problem
+        earliest = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=REPORTING_RETENTION_DAYS)
+        if start < earliest:
+            logging.getLogger("airbyte").warning(
+                f"Config field 'start_date' ({value}) is older than Intercom's reporting retention (2 years): the "
+                f"reporting_* streams start at {earliest.strftime('%Y-%m-%dT%H:%M:%SZ')}; the other streams at start_date."
+            )

@@ -17,6 +17,10 @@ runs an incremental sync from the state kept in the database, and compares the t
 emulator's ground truth. With --config it syncs <output>/intercom.duckdb: a full sync the first
 time, incremental afterwards (delete the file to start over).
 
+The demo workspace's token has the export_reporting_data scope, so the demo also lands Intercom's
+reporting datasets (reporting_conversation, reporting_ticket, reporting_admin_status_change) and
+ends with an example query on them: the median first response time per week.
+
 Exit code 0 when the sync succeeded (and, for the emulator, every table matches the ground truth),
 1 otherwise.
 """
@@ -132,6 +136,57 @@ def duckdb_cache(path: Path) -> Any:
     from airbyte.caches import DuckDBCache
 
     return DuckDBCache(db_path=path, schema_name="main", cache_dir=path.parent / ".cache")
+
+
+REPORTING_PREFIX = "reporting_"
+# The example query of the demo (docs/intercom.md shows it too): Intercom's own metric, per week.
+MEDIAN_FIRST_RESPONSE_PER_WEEK = """
+SELECT date_trunc('week', CAST(conversation_started_at AS TIMESTAMP)) AS week,
+       count(*) AS conversations,
+       round(median(time_to_first_response) / 60, 1) AS median_first_response_minutes
+FROM main.reporting_conversation
+WHERE time_to_first_response IS NOT NULL
+GROUP BY week ORDER BY week DESC LIMIT 8
+"""
+
+
+def median_first_response_per_week(cache: Any) -> str:
+    """The example query's answer, as a table."""
+    from sqlalchemy import text
+
+    with cache.get_sql_engine().connect() as connection:
+        rows = [tuple(row) for row in connection.execute(text(MEDIAN_FIRST_RESPONSE_PER_WEEK))]
+    return table([(str(week)[:10], count, minutes) for week, count, minutes in rows],
+                 ("week", "conversations", "median first response (min)"))
+
+
+def reporting_rows_in(cache: Any, stream: str) -> List[Tuple[Any, ...]]:
+    """A reporting table's rows, each as a tuple of its dataset's columns (PyAirbyte's own left out)."""
+    from sqlalchemy import inspect, text
+
+    engine = cache.get_sql_engine()
+    if stream not in set(inspect(engine).get_table_names(schema="main")):
+        return []
+    columns = [c["name"] for c in inspect(engine).get_columns(stream, schema="main") if not c["name"].startswith("_airbyte")]
+    with engine.connect() as connection:
+        result = connection.execute(text(f'SELECT {", ".join(chr(34) + c + chr(34) for c in columns)} FROM main."{stream}"'))
+        return [tuple(row) for row in result]
+
+
+def compare_reporting(server: Any, cache: Any, stream: str, start: int) -> Tuple[int, int, str]:
+    """(distinct rows in DuckDB, rows of the dataset in the emulator, "ok" or what is wrong): a
+    dataset with a key is deduplicated on it; one without (teammate status changes) on the whole row."""
+    dataset = stream[len(REPORTING_PREFIX):]
+    truth = list(server.reporting_rows.rows(dataset, start, int(time.time()) + 1))
+    key = f"{dataset}_id"
+    rows = reporting_rows_in(cache, stream)
+    distinct = len(set(rows))
+    if truth and key in truth[0]:
+        expected = {str(row[key]) for row in truth}
+        status = "ok" if distinct == len(rows) and len(rows) == len(expected) else f"MISMATCH: {len(rows)} rows, {len(expected)} expected"
+    else:
+        status = "ok" if distinct == len(truth) else f"MISMATCH: {distinct} distinct rows, {len(truth)} expected"
+    return distinct, len(truth), status
 
 
 def tables(cache: Any, streams: Iterable[str]) -> Dict[str, List[Dict[str, Any]]]:
@@ -279,20 +334,23 @@ def sync_emulator(output: Path) -> int:
     from airbyte import exceptions
     from intercom_emulator import EmulatorServer, Workspace
     from intercom_emulator.data import ALL_STREAMS, PRESETS
+    from intercom_emulator.reporting import ReportingExports
 
     database = output / DEMO_DB
     for leftover in (database, database.with_name(database.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a new demo workspace every run: start from nothing
 
     workspace = Workspace(seed=2024, sizes=PRESETS["demo"], span_days=365)
-    server = EmulatorServer(workspace, token=DEMO_TOKEN, latency=0.01)
+    server = EmulatorServer(workspace, token=DEMO_TOKEN, latency=0.01, reporting_scope=True,
+                            reporting=ReportingExports(pending_seconds=1.0))
     server.start()
     say(f"Intercom emulator (demo workspace) listening on {server.url}")
     progress = Progress(extra=lambda: f", {server.stats()['total']:,} requests served")
     config = {"access_token": DEMO_TOKEN, "start_date": DEMO_START_DATE, "base_url": server.url}
     try:
         source = open_source(config, progress)
-        streams = source.get_selected_streams()
+        reporting = [s for s in source.get_selected_streams() if s.startswith(REPORTING_PREFIX)]
+        streams = [s for s in source.get_selected_streams() if s not in reporting]
         unknown = sorted(set(streams) - set(ALL_STREAMS))
         if unknown:
             print(f"FAILED: the emulator has no ground truth for {', '.join(unknown)}")
@@ -306,13 +364,21 @@ def sync_emulator(output: Path) -> int:
 
         version = workspace.version
         changes = workspace.mutate_random(random.Random(7), fraction=0.1)
-        say(f"The emulator changed records: {changes}")
+        # New conversations and tickets in the reporting data, and recent conversations closed late.
+        now = int(time.time())
+        for dataset in ("conversation", "ticket", "admin_status_change"):
+            server.reporting_rows.add(dataset, [now - 120, now - 60], seed=7)
+        server.reporting_rows.change_recent("conversation", 5, within_days=7, seed=7)
+        say(f"The emulator changed records: {changes}, and added or changed reporting rows")
         progress.run("Incremental sync (state from the database)", lambda: source.read(cache=cache))
         read = progress.records_read()
         after = {s: workspace.expected_ids(s, DEMO_START_TS) for s in streams}
         changed = {s: workspace.changed_ids(s, version) for s in streams}
         latest = {s: latest_updated_at(workspace, s) for s in streams}
         rows = tables(cache, streams)
+        retention_start = now - 729 * 86_400   # the connector clips start_date to the reporting retention
+        reporting_report = [(s, *compare_reporting(server, cache, s, max(DEMO_START_TS, retention_start))) for s in reporting]
+        example = median_first_response_per_week(cache) if "reporting_conversation" in reporting else ""
     except exceptions.PyAirbyteError as error:
         return connector_failed(error)
     finally:
@@ -334,6 +400,13 @@ def sync_emulator(output: Path) -> int:
     print(table(report, ("stream", "full sync", "workspace", "check", "incremental read", "changed", "in DuckDB", "workspace now", "check")))
     for note in notes:
         print(f"  {note}")
+    if reporting_report:
+        print()
+        print(table(reporting_report, ("reporting stream", "distinct rows in DuckDB", "dataset rows", "check")))
+        failed |= any(status != "ok" for *_, status in reporting_report)
+    if example:
+        print("\nExample query (docs/intercom.md), median first response time per week from reporting_conversation:")
+        print(example)
     print(f"\nrequests served: {server.stats()['total']:,}; database: {database}")
     if failed:
         print("Some tables differ from the emulator's ground truth (MISMATCH above).")

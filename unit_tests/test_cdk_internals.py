@@ -192,6 +192,35 @@ def the_queue_the_workers_fill_is_the_one_source_intercom_shortens() -> None:
     assert re.search(r"PartitionReader\(\s*self\._queue", read) and "self._queue.put(record)" in inspect.getsource(PartitionReader.process_partition)
 
 
+def the_creation_response_context_carries_the_enqueue_request() -> None:
+    from airbyte_cdk.sources.declarative.async_job.job import AsyncJob
+    from airbyte_cdk.sources.declarative.requesters.http_job_repository import AsyncHttpJobRepository
+    from airbyte_cdk.sources.types import StreamSlice
+
+    enqueue = requests.Request("POST", "https://api.intercom.io/export/reporting_data/enqueue", json={"dataset_id": "x"}).prepare()
+    response = requests.Response()
+    response._content, response.status_code, response.request = b'{"job_identifier": "j1", "status": "pending"}', 200, enqueue
+    creation = mock.Mock()
+    creation.send_request.return_value = response
+    repository = AsyncHttpJobRepository(creation_requester=creation, polling_requester=mock.Mock(), download_retriever=mock.Mock(),
+                                        abort_requester=None, delete_requester=None, status_extractor=mock.Mock(),
+                                        status_mapping={}, download_target_extractor=None)
+    job: AsyncJob = repository.start(StreamSlice(partition={}, cursor_slice={"start_time": "1", "end_time": "2"}))
+    context = repository._get_creation_response_interpolation_context(job)
+    assert context["job_identifier"] == "j1" and context["request"] is enqueue
+
+
+def http_requester_streams_the_body_when_told() -> None:
+    from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
+
+    requester = HttpRequester(name="download", url="https://example.com", config={}, parameters={})
+    assert requester.stream_response is False
+    requester.stream_response = True
+    with mock.patch.object(requester._http_client, "send_request", return_value=(None, requests.Response())) as send:
+        requester.send_request()
+    assert send.call_args.kwargs["request_kwargs"] == {"stream": True}
+
+
 RELIED_ON: List[ReliedOn] = [
     ReliedOn(
         what="ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER",
@@ -236,7 +265,20 @@ RELIED_ON: List[ReliedOn] = [
         why="source.SourceIntercom lowers the maxsize of the queue between the CDK's workers and its main thread from "
         "10,000 to RECORDS_WAITING_FOR_STDOUT (memory when stdout is the slower side); the CDK creates it with no option.",
     ),
+    ReliedOn(
+        what="AsyncHttpJobRepository's creation_response context holds the creation request",
+        check=the_creation_response_context_carries_the_enqueue_request,
+        why="components.ReexportingDownloadRequester enqueues an expired export again by sending that request anew "
+        "(without it, it fails the stream with a message that says so).",
+    ),
+    ReliedOn(
+        what="HttpRequester.stream_response",
+        check=http_requester_streams_the_body_when_told,
+        why="components.ReexportingDownloadRequester sets it on the download requester it wraps, which the CDK builds "
+        "without the download's decoder: the gzip CSV is then parsed as it arrives, not held whole in memory.",
+    ),
 ]
+
 
 
 # ---------------------------------------------------------------------------------------------
