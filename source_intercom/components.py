@@ -445,11 +445,14 @@ _install_retry_log_wording()
 
 class _ApiAnswers:
     """What the connection check's endpoint answered, per host and token (a digest of it), so that
-    a sync asks it once however many of its streams Intercom refuses."""
+    a sync asks it once however many of its streams Intercom refuses (an answer is kept for
+    ``keep_seconds``: a long-lived process, such as the Builder's, asks again later)."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait_seconds: float = 1.0, keep_seconds: float = 600.0) -> None:
         self._lock = threading.Lock()
-        self._answers: Dict[str, Tuple[int, Mapping[str, Any]]] = {}
+        self._answers: Dict[str, Tuple[float, int, Mapping[str, Any]]] = {}
+        self._wait_seconds = wait_seconds  # before asking again: 1x, then 2x, ...
+        self._keep_seconds = keep_seconds
 
     def refusal(self, url: str, headers: Mapping[str, str], attempts: int = 3) -> Optional[Tuple[int, Mapping[str, Any]]]:
         """(status, body) when ``GET url`` with ``headers`` is refused (401/403), else None. An
@@ -457,13 +460,13 @@ class _ApiAnswers:
         then taken for an API that answers: the refused stream is skipped, not the sync failed."""
         key = hashlib.sha256((url + "\n" + headers.get("Authorization", "")).encode()).hexdigest()
         with self._lock:  # one question at a time: the streams refused together wait for its answer
-            if key not in self._answers:
-                self._answers[key] = self._ask(url, headers, attempts)
-            status, body = self._answers[key]
+            asked_at = self._answers[key][0] if key in self._answers else None
+            if asked_at is None or time.monotonic() - asked_at > self._keep_seconds:
+                self._answers[key] = (time.monotonic(), *self._ask(url, headers, attempts))
+            _, status, body = self._answers[key]
         return (status, body) if status in (401, 403) else None
 
-    @staticmethod
-    def _ask(url: str, headers: Mapping[str, str], attempts: int) -> Tuple[int, Mapping[str, Any]]:
+    def _ask(self, url: str, headers: Mapping[str, str], attempts: int) -> Tuple[int, Mapping[str, Any]]:
         status, body = 0, {}
         for attempt in range(attempts):
             try:
@@ -475,7 +478,8 @@ class _ApiAnswers:
                 status, body = 0, {}
             if status == 200 or status in (401, 403):
                 break
-            time.sleep(2 ** attempt)
+            if attempt + 1 < attempts:
+                time.sleep(self._wait_seconds * 2**attempt)
         return status, body
 
 
