@@ -271,6 +271,7 @@ class Call:
     inbound: bool
     version: int = 0
     rev: int = 0                # each update moves the call on (completed, then with a recording)
+    deleted: ClassVar[bool] = False     # calls are never deleted here
 
 
 @dataclass(slots=True, eq=False)

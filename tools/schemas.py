@@ -278,10 +278,7 @@ def _fix_spec(components: dict[str, Any]) -> None:
     auto_changed = props("activity_log_metadata")["auto_changed"]
     auto_changed.update(anyOf=[{"type": "string"}, {"type": "boolean"}])
     auto_changed.pop("type", None)
-    # ticket_type_attribute.input_options is declared an object, its example is a string.
-    input_options = props("ticket_type_attribute")["input_options"]
-    input_options.update(anyOf=[{"type": "object"}, {"type": "string"}])
-    input_options.pop("type", None)
+    _fix_input_options(components)
     # contact: the examples (GET /contacts/{id}) carry fields the schema does not declare.
     contact = props("contact")
     contact.setdefault("referrer", property_of("string", "The URL that referred the contact to your site, if known."))
@@ -343,7 +340,33 @@ def _fix_spec(components: dict[str, Any]) -> None:
         components[name] = {key: value for key, value in components[name].items() if key in ("title", "type", "description")}
 
 
-SPEC_FIXES: dict[str, Callable[[dict[str, Any]], None]] = {BASE_VERSION: _fix_spec}
+def _fix_input_options(components: dict[str, Any]) -> None:
+    """ticket_type_attribute.input_options is declared an object, its example is a string (2.11, 2.16)."""
+    input_options = components["ticket_type_attribute"]["properties"]["input_options"]
+    input_options.update(anyOf=[{"type": "object"}, {"type": "string"}])
+    input_options.pop("type", None)
+
+
+CALL_TIMES = {
+    "initiated_at": "The time the call was initiated",
+    "answered_at": "The time the call was answered, if it was",
+    "ended_at": "The time the call ended",
+    "created_at": "The time the call was created",
+    "updated_at": "The time the call was last updated",
+}
+
+
+# Corrections to the 2.16 description. call: its times are `datetime` (an ISO 8601 string or unix
+# seconds), but the endpoint's examples give unix seconds, as every other Intercom object does, and
+# `updated_at` is the stream's cursor in unix seconds: a column of one type in the warehouse.
+def _fix_spec_2_16(components: dict[str, Any]) -> None:
+    _fix_input_options(components)
+    properties = components["call"]["properties"]
+    for name, description in CALL_TIMES.items():
+        properties[name] = property_of("integer", f"{description}, in seconds since the Unix epoch.")
+
+
+SPEC_FIXES: dict[str, Callable[[dict[str, Any]], None]] = {BASE_VERSION: _fix_spec, "2.16": _fix_spec_2_16}
 
 
 # --------------------------------------------------------------------------------------------
