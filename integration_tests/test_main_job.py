@@ -33,7 +33,8 @@ def run_the_main_job(folder: Path) -> Dict:
     env = {**os.environ, "SOURCE_INTERCOM_CURRENT_PYTHON": "1", "CI": "true"}
     process = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "sync.py"), "--output", str(output)],
-        capture_output=True, text=True, timeout=180, env=env, cwd=output,
+        # A hang detector: the job takes 1-2 minutes, and went past 3 on a machine at load 27 (2 CPUs).
+        capture_output=True, text=True, timeout=800, env=env, cwd=output,
     )
     return {"returncode": process.returncode, "stdout": process.stdout, "stderr": process.stderr, "output": str(output)}
 
