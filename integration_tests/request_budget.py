@@ -1,11 +1,11 @@
 """The fewest requests any connector needs to read a workspace of the emulator, stream by stream.
 
 One request per page at the largest page size each endpoint takes (150 for the searches and the
-help-center lists, 60 for deleted conversations; the companies scroll, the activity logs and the
-news take none, so their server's own), one per conversation for its parts, one per company for
+help-center lists, 60 for deleted conversations, 25 for calls; the companies scroll, the activity
+logs and the news take none, so their server's own), one per conversation for its parts, one per company for
 its segments, one per contact list Intercom cuts at 10 items (and per further page of it), one per
-ticket whose search result cuts its parts short, one per single-page list. A parent read for
-several streams (the companies scroll, the searches) counts once.
+ticket whose search result cuts its parts short, one per single-page list (and one for team_admins, which reads the teams' list again). A parent
+read for several streams (the companies scroll, the searches) counts once.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from intercom_emulator import EmulatorServer, Workspace
 SEARCH_PAGE = 150
 LIST_PAGE = 150
 DELETED_CONVERSATIONS_PAGE = 60
+CALLS_PAGE = 25
 NEWS_PAGE = 10  # the emulator's default for an endpoint that takes no page size
 CONTACT_LIST_PAGE = 15  # the emulator's default for a contact's companies and notes
 EMBEDDED_MAX = 10  # Intercom embeds at most 10 items of a contact's list
-SINGLE_PAGE = ("admins", "teams", "tags", "segments", "company_attributes", "contact_attributes", "conversation_attributes",
-               "ticket_types", "help_centers", "newsfeeds", "subscription_types")
+SINGLE_PAGE = ("admins", "teams", "team_admins", "tags", "segments", "company_attributes", "contact_attributes",
+               "conversation_attributes", "ticket_types", "ticket_states", "help_centers", "subscription_types")
 
 
 def pages(records: int, per_page: int) -> int:
@@ -57,9 +58,12 @@ def fewest_requests(ws: Workspace, server: EmulatorServer, start: int, streams: 
         cut = sum(1 for ticket in ws.tickets if ticket.updated_at >= start and len(ticket.parts) > server.api.ticket_parts_in_search)
         fewest["ticket_parts"] = fewest.get("ticket_parts", 0) + cut
     for stream, per_page in (("activity_logs", server.api.activity_logs_page_size), ("deleted_conversations", DELETED_CONVERSATIONS_PAGE),
-                             ("articles", LIST_PAGE), ("help_center_collections", LIST_PAGE), ("news_items", NEWS_PAGE)):
+                             ("articles", LIST_PAGE), ("help_center_collections", LIST_PAGE), ("news_items", NEWS_PAGE),
+                             ("newsfeeds", NEWS_PAGE)):
         if stream in selected:
             fewest[stream] = pages(count[stream], per_page)
+    if "calls" in selected:  # read whole: the list has no filter
+        fewest["calls"] = pages(len(ws.calls), CALLS_PAGE)
     return fewest
 
 

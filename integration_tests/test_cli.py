@@ -167,6 +167,7 @@ EXPECTED_STREAMS = {
     # stream: (primary key, cursor field or None for full refresh only)
     "admins": (["id"], None),
     "teams": (["id"], None),
+    "team_admins": (["team_id", "id"], None),
     "tags": (["id"], None),
     "segments": (["id"], "updated_at"),
     "company_attributes": (["full_name"], None),
@@ -184,6 +185,8 @@ EXPECTED_STREAMS = {
     "tickets": (["id"], "updated_at"),
     "ticket_parts": (["id"], "ticket_updated_at"),
     "ticket_types": (["id"], None),
+    "ticket_states": (["id"], None),
+    "calls": (["id"], "updated_at"),
     "articles": (["id"], "updated_at"),
     "help_center_collections": (["id"], "updated_at"),
     "help_centers": (["id"], None),

@@ -34,6 +34,9 @@ def assert_complete(run: Run, workspace: Workspace, streams: List[str]) -> None:
         ({"help_center": 403}, ["help_center_collections", "help_centers"], "Read and list articles"),
         ({"news": 401}, ["news_items", "newsfeeds"], "Read and list news items and newsfeeds"),
         ({"deleted_conversations": 403}, ["deleted_conversations"], "Read conversations"),
+        ({"teams": 403}, ["teams", "team_admins"], "Read admins"),
+        ({"calls": 401}, ["calls"], "Read calls"),
+        ({"ticket_states": 403}, ["ticket_states"], "Read tickets"),
     ],
 )
 def test_a_token_without_a_streams_permission_skips_that_stream_and_the_sync_succeeds(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from .records import Admin, HelpCenter, Newsfeed, SubscriptionType, Tag, Team, TicketType, TicketTypeAttribute
+from .records import Admin, HelpCenter, Newsfeed, SubscriptionType, Tag, Team, TicketState, TicketType, TicketTypeAttribute
 from .vocabulary import (COMPANY_ARCHIVED_ATTRS, COMPANY_BUILTIN_ATTRS, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS,
                          CONTACT_ARCHIVED_ATTRS, CONTACT_BUILTIN_ATTRS, CONTACT_CUSTOM_ATTRS,
                          CONVERSATION_ARCHIVED_ATTRS, CONVERSATION_BUILTIN_ATTRS, CONVERSATION_CUSTOM_ATTRS,
@@ -138,6 +138,23 @@ def make_newsfeeds(count: int, app_created_at: int) -> list[Newsfeed]:
     return [Newsfeed(id=str(68 + i), name=NEWSFEED_NAMES[i % len(NEWSFEED_NAMES)] + ("" if i < 5 else f" {i}"),
                      created_at=app_created_at + 7200 * (i + 1), updated_at=app_created_at + 7200 * (i + 1))
             for i in range(count)]
+
+
+TICKET_STATES = [("submitted", "Submitted", "Submitted"), ("in_progress", "In progress", "In progress"),
+                 ("waiting_on_customer", "Waiting on customer", "Waiting on you"), ("resolved", "Resolved", "Resolved"),
+                 ("in_progress", "With Dev Team", "In progress")]
+
+
+def make_ticket_states(count: int, ticket_types: int) -> list[TicketState]:
+    """Intercom's four categories, then custom states; the last of five or more is archived. Each
+    state is used by every ticket type, custom ones by every other type."""
+    states = []
+    for i in range(count):
+        category, internal, external = TICKET_STATES[i % len(TICKET_STATES)]
+        types = tuple(range(ticket_types)) if i < 4 else tuple(range(i % 2, ticket_types, 2))
+        states.append(TicketState(id=str(8269 + i), category=category, internal_label=internal + ("" if i < 5 else f" {i}"),
+                                  external_label=external, archived=i >= 4 and i == count - 1, ticket_type_indexes=types))
+    return states
 
 
 def make_subscription_types(count: int) -> list[SubscriptionType]:

@@ -40,8 +40,8 @@ def resources_of(path: str, query: dict | None = None) -> tuple[str, ...]:
         return ("companies", "company_segments")
     if head == "contacts" and len(parts) == 3 and parts[2] in CONTACT_LISTS:
         return ("contacts", CONTACT_LISTS[parts[2]])
-    if head == "ticket_types":
-        return ("tickets", "ticket_types")
+    if head in ("ticket_types", "ticket_states"):
+        return ("tickets", head)
     if head in ("help_center", "news") and len(parts) == 2 and parts[1] in LIST_STREAMS:
         return (head, LIST_STREAMS[parts[1]])
     if head == "data_attributes":
@@ -91,12 +91,13 @@ class RateLimiter:
 class Gate:
     def __init__(self, *, token: str, other_region_tokens=(), rate_limit_per_10s: int | None = None,
                  supported_versions=SUPPORTED_VERSIONS, plan_restricted: bool = False, denied: dict | None = None,
-                 faults: FaultPlan | None = None):
+                 faults: FaultPlan | None = None, plan_lacks=()):
         self.token = token
         self.other_region_tokens = set(other_region_tokens)
         self.rate_limiter = RateLimiter(rate_limit_per_10s)
         self.supported_versions = set(supported_versions)
-        self.plan_restricted = plan_restricted
+        self.plan_restricted = plan_restricted      # the plan has no API access: every request is refused
+        self.plan_lacks = frozenset(plan_lacks)     # resources (keys as `denied`) of products the plan lacks
         self.denied = dict(denied or {})
         self.faults = faults if faults is not None else FaultPlan()
         self._lock = threading.Lock()
@@ -152,7 +153,7 @@ class Gate:
                                       f"The requested version '{version}' is not valid", rate_headers))
 
     def _check_plan_and_permissions(self, resources: tuple[str, ...], rate_headers: dict) -> None:
-        if self.plan_restricted:
+        if self.plan_restricted or self.plan_lacks.intersection(resources):
             raise Refused(error_reply(403, "api_plan_restricted", "Active subscription needed.", rate_headers))
         for resource in resources:
             status = self.denied.get(resource)

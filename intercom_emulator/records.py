@@ -113,6 +113,16 @@ class SubscriptionType:
     content_types: tuple[str, ...]
 
 
+@dataclass(slots=True, frozen=True)
+class TicketState:
+    id: str
+    category: str               # submitted, in_progress, waiting_on_customer or resolved
+    internal_label: str
+    external_label: str
+    archived: bool
+    ticket_type_indexes: tuple[int, ...]    # the ticket types that use it
+
+
 # ------------------------------------------------------------------------- changing records
 @dataclass(slots=True, eq=False)
 class Segment:
@@ -246,6 +256,22 @@ class NewsItem:
     version: int = 0
     rev: int = 0
     deleted: ClassVar[bool] = False     # news items are never deleted here
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    idx: int
+    id: str
+    created_at: int             # initiated_at too
+    updated_at: int
+    duration: int               # seconds from answer to end (0: never answered)
+    conversation_index: int     # NONE: no conversation
+    admin_index: int
+    contact_index: int          # NONE: no contact
+    inbound: bool
+    version: int = 0
+    rev: int = 0                # each update moves the call on (completed, then with a recording)
+    deleted: ClassVar[bool] = False     # calls are never deleted here
 
 
 @dataclass(slots=True, eq=False)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from .records import (NONE, PART_CAP, ActivityLog, Admin, Article, Collection, Company, Contact, Conversation,
-                      HelpCenter, Newsfeed, NewsItem, Part, Segment, SubscriptionType, Team, Ticket, TicketType,
-                      TicketTypeAttribute, note_id)
+from .records import (NONE, PART_CAP, ActivityLog, Admin, Article, Call, Collection, Company, Contact, Conversation,
+                      HelpCenter, Newsfeed, NewsItem, Part, Segment, SubscriptionType, Team, Ticket, TicketState,
+                      TicketType, TicketTypeAttribute, note_id)
 from .vocabulary import (ACTIVITY_TYPES, BROWSERS, CITIES, COMPANY_CUSTOM_ATTRS, COMPANY_WORDS, CONTACT_CUSTOM_ATTRS,
                          CONV_STATES, CONVERSATION_CUSTOM_ATTRS, DAY, DOMAINS, FIRST_NAMES, INDUSTRIES, LAST_NAMES,
                          OSES, PART_TYPES, PLANS, TICKET_STATES, WORDS)
@@ -407,6 +407,36 @@ def article(ws: Workspace, r: Article) -> dict:
                                    "en": {"type": "article_content", "title": title, "description": description,
                                           "body": body, "author_id": author_id, "state": state,
                                           "created_at": r.created_at, "updated_at": r.updated_at, "url": url}}}
+
+
+def ticket_state(ws: Workspace, s: TicketState) -> dict:
+    """As GET /ticket_states' example (API 2.16): each state with the ticket types that use it,
+    their attributes left out."""
+    types = [{k: v for k, v in ticket_type(ws.ticket_types[t]).items() if k != "ticket_type_attributes"}
+             for t in s.ticket_type_indexes]
+    return {"type": "ticket_state", "id": s.id, "category": s.category, "internal_label": s.internal_label,
+            "external_label": s.external_label, "archived": s.archived,
+            "ticket_types": {"type": "list", "data": types}}
+
+
+def call(ws: Workspace, r: Call, host: str) -> dict:
+    """A call (API 2.16). Times are unix seconds, as the example shows; an update moves it on."""
+    answered = r.created_at + 5 if r.duration else None
+    ended = (answered or r.created_at) + (r.duration or 30)
+    admin = ws.admins[r.admin_index % len(ws.admins)].id if ws.admins else None
+    recorded = r.duration and r.rev % 2 == 0
+    return {"type": "call", "id": r.id,
+            "conversation_id": ws.conversations[r.conversation_index].id if r.conversation_index != NONE else None,
+            "admin_id": admin,
+            "contact_id": ws.contacts[r.contact_index].id if r.contact_index != NONE else None,
+            "state": "completed", "initiated_at": r.created_at, "answered_at": answered, "ended_at": ended,
+            "created_at": r.created_at, "updated_at": r.updated_at,
+            "recording_url": f"http://{host}/calls/{r.id}/recording" if recorded else None,
+            "transcription_url": f"http://{host}/calls/{r.id}/transcript" if recorded else None,
+            "call_type": "phone", "direction": "inbound" if r.inbound else "outbound",
+            "ended_reason": "completed" if r.duration else "no_answer",
+            "phone": f"+1555{int(r.id) % 10_000_000:07d}",
+            "fin_recording_url": None, "fin_transcription_url": None}
 
 
 def newsfeed(f: Newsfeed) -> dict:

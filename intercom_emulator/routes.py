@@ -33,6 +33,7 @@ COLLECTIONS_PER_PAGE = 15
 HELP_CENTERS_PER_PAGE = 15
 NEWS_PER_PAGE = 10                  # news items and newsfeeds: undocumented; the OpenAPI examples show 10
 DELETED_CONVERSATIONS_PER_PAGE, DELETED_CONVERSATIONS_PER_PAGE_MAX = 20, 60     # documented in 2.16
+CALLS_PER_PAGE = CALLS_PER_PAGE_MAX = 25        # documented in 2.16: "Defaults to 25. Max 25."
 DEFAULT_VERSION = "2.11"            # the version a request without Intercom-Version gets
 TICKET_PARTS_IN_SEARCH = 10         # undocumented: a ticket search result's most recent parts
 
@@ -128,6 +129,8 @@ class IntercomApi:
             Route("POST", "/export/reporting_data/enqueue", self.reporting_enqueue, since="2.15"),
             Route("GET", "/export/reporting_data/{id}", self.reporting_job, since="2.15"),
             Route("GET", "/download/reporting_data/{id}", self.reporting_download, since="2.15"),
+            Route("GET", "/calls", self.calls, since="2.16"),
+            Route("GET", "/ticket_states", self.ticket_states, since="2.16"),
         )
 
     def answer(self, req: ApiRequest) -> object:
@@ -390,6 +393,19 @@ class IntercomApi:
         chunk, pages = self._page_of(req, deleted, DELETED_CONVERSATIONS_PER_PAGE, DELETED_CONVERSATIONS_PER_PAGE_MAX)
         return {"type": "conversations.list", "total_count": len(deleted), "pages": pages,
                 "conversations": [render.deleted_conversation(r) for r in chunk]}
+
+    def calls(self, req: ApiRequest) -> dict:
+        """Intercom-Version 2.16 and later: every call, most recently created first (the order is
+        undocumented; ties: highest id first), 25 a page and at most 25; ``pages.next`` is a link,
+        absent on the last page."""
+        newest = sorted(self.ws.calls, key=lambda r: (r.created_at, id_sort_key(r.id)), reverse=True)
+        chunk, pages = self._page_of(req, newest, CALLS_PER_PAGE, CALLS_PER_PAGE_MAX)
+        return {"type": "list", "data": [render.call(self.ws, r, req.host) for r in chunk],
+                "total_count": len(newest), "pages": pages}
+
+    def ticket_states(self, req: ApiRequest) -> dict:
+        """Intercom-Version 2.16 and later: every ticket state, unpaginated (as its example)."""
+        return {"type": "list", "data": [render.ticket_state(self.ws, s) for s in self.ws.ticket_states]}
 
     def search(self, stream: str, req: ApiRequest) -> dict:
         if req.body_invalid:

@@ -79,6 +79,7 @@ class EmulatorServer:
                  fault_rate: float = 0.0, fault_seed: int = 0, fault_kinds=DEFAULT_RANDOM_KINDS,
                  scroll_page_size: int = 50, scroll_ttl: float = 60.0, page_size_cap: int = 150,
                  activity_logs_page_size: int = 50, denied: dict | None = None, plan_restricted: bool = False,
+                 plan_lacks=(),
                  other_region_tokens=(), supported_versions=SUPPORTED_VERSIONS,
                  fault_timeout_seconds: float = 30.0, control_endpoints: bool = True,
                  fault_rates: dict[str, float] | None = None, fault_paths: str | None = None,
@@ -89,7 +90,9 @@ class EmulatorServer:
         shared evenly by ``fault_kinds``; only on paths matching ``fault_paths`` (a regex; all if
         None); reproducible with ``fault_seed``; a request that already got
         ``max_faults_in_a_row`` faults in a row gets no random one. ``default_version`` is the
-        app's API version, used for a request without ``Intercom-Version``. A ticket in search
+        app's API version, used for a request without ``Intercom-Version``. ``plan_restricted``: the
+        plan has no API access (every request 403 ``api_plan_restricted``); ``plan_lacks``: the
+        resources (the keys of ``denied``) of the products the plan lacks, refused so alone. A ticket in search
         results carries its ``ticket_parts_in_search`` most recent parts (Intercom does not say).
         ``reporting_scope``: the token has the ``export_reporting_data`` scope (without it the
         Reporting Data Export endpoints answer 403); ``reporting``: the export jobs' settings
@@ -109,7 +112,7 @@ class EmulatorServer:
             denied.setdefault(REPORTING_SCOPE, 403)
         self.gate = Gate(token=token, other_region_tokens=other_region_tokens, rate_limit_per_10s=rate_limit_per_10s,
                          supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
-                         faults=self.faults)
+                         faults=self.faults, plan_lacks=plan_lacks)
         self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl)
         self.reporting = reporting if reporting is not None else ReportingExports()
         self.reporting_rows = ReportingRows(self.ws.seed, self.ws.anchor, self.ws.span_days, reporting_rows)

@@ -28,20 +28,23 @@ class WorkspaceSizes:
     help_centers: int = 3
     collections: int = 24               # GET /help_center/collections: 15 a page
     articles: int = 40                  # GET /articles: 15 a page
-    newsfeeds: int = 3
+    newsfeeds: int = 24                 # GET /news/newsfeeds: 10 a page (the example shows one page)
     news_items: int = 25                # GET /news/news_items: 10 a page
     subscription_types: int = 3
+    # API 2.16
+    calls: int = 60                     # GET /calls: at most 25 a page
+    ticket_states: int = 5
 
 
 PRESETS: dict[str, WorkspaceSizes] = {
     "small": WorkspaceSizes(),
     "demo": WorkspaceSizes(admins=6, teams=3, tags=15, segments=8, companies=300, contacts=500,
                            conversations=300, parts_per_conversation=6, activity_logs=400, tickets=200,
-                           deleted_conversations=30, collections=30, articles=60, news_items=30),
+                           deleted_conversations=30, collections=30, articles=60, news_items=30, calls=70),
     "benchmark": WorkspaceSizes(admins=20, teams=6, tags=40, segments=12, companies=2000, contacts=20000,
                                 conversations=5000, parts_per_conversation=8, activity_logs=2000,
                                 tickets=500, conversations_over_part_cap=2, tickets_over_part_cap=2,
                                 deleted_conversations=200,
                                 help_centers=4, collections=60,
-                                articles=400, newsfeeds=4, news_items=120, subscription_types=5),
+                                articles=400, newsfeeds=24, news_items=120, subscription_types=5, calls=300),
 }

@@ -14,17 +14,18 @@ import threading
 import time
 
 from . import catalog
-from .records import (NONE, PART_CAP, ActivityLog, Article, Collection, Company, Contact, Conversation, NewsItem,
+from .records import (NONE, PART_CAP, ActivityLog, Article, Call, Collection, Company, Contact, Conversation, NewsItem,
                       Part, Segment, Ticket, hex24, id_sort_key, note_id)
 from .sizes import WorkspaceSizes
 from .vocabulary import ACTIVITY_TYPES, DAY, PART_TYPES
 
 INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "contact_tags", "contact_companies",
                        "conversations", "conversation_parts", "deleted_conversations", "activity_logs", "tickets",
-                       "ticket_parts", "segments", "articles", "help_center_collections", "news_items")
-PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies")     # keys are (parent id, child id)
-FULL_STREAMS = ("admins", "teams", "tags", "company_attributes", "contact_attributes", "conversation_attributes",
-                "ticket_types", "help_centers", "newsfeeds", "subscription_types")
+                       "ticket_parts", "segments", "articles", "help_center_collections", "news_items", "calls")
+PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies", "team_admins")  # keys: (parent id, child id)
+FULL_STREAMS = ("admins", "teams", "team_admins", "tags", "company_attributes", "contact_attributes",
+                "conversation_attributes", "ticket_types", "ticket_states", "help_centers", "newsfeeds",
+                "subscription_types")
 ALL_STREAMS = FULL_STREAMS + INCREMENTAL_STREAMS
 FIRST_PART_ID = 10_000_000
 MAX_CONTACT_TAGS = 25           # a contact's tags: the contact embeds 10, GET /contacts/{id}/tags all
@@ -97,6 +98,7 @@ class Workspace:
         self.ticket_by_id = {r.id: r for r in self.tickets}
         self._generate_help_center_and_news(t_start, t_end)
         self._generate_deleted_conversations(t_start, t_end)
+        self._generate_api_2_16(t_start, t_end)
 
     def _generate_help_center_and_news(self, t_start: int, t_end: int) -> None:
         """From a generator of their own: the records generated before them stay as they were."""
@@ -129,6 +131,15 @@ class Workspace:
             r = self._new_conversation(rng, len(self.conversations), created, rng.randint(1, 4), t_end)
             self._append_conversation(r)
             self._mark_deleted(r, 0, rng.randint(r.updated_at, t_end))
+
+    def _generate_api_2_16(self, t_start: int, t_end: int) -> None:
+        """Ticket states and calls (API 2.16), from a generator of their own."""
+        rng = random.Random(f"{self.seed}:api-2.16")
+        self.ticket_states = catalog.make_ticket_states(self.sizes.ticket_states, len(self.ticket_types))
+        self.calls, self.call_by_id = [], {}
+        for i in range(self.sizes.calls):
+            created = rng.randint(t_start, t_end - 3600)
+            self._append(self.calls, self.call_by_id, self._new_call(rng, i, created, rng.randint(created + 60, t_end)))
 
     # ---------------------------------------------------------------------- record factories
     # Each draws from ``rng`` in a fixed order: generation and mutation replay it exactly.
@@ -244,6 +255,27 @@ class Workspace:
         return NewsItem(idx=i, id=str(3_000 + i), created_at=created, updated_at=updated, newsfeed_indexes=feeds,
                         sender_index=rng.randrange(max(1, len(self.admins))), live=rng.random() < 0.75,
                         version=version)
+
+    def _new_call(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Call:
+        """A call, 80% answered, 60% about a conversation, 90% with a known contact."""
+        live = [r.idx for r in self.conversations if not r.deleted]
+        return Call(idx=i, id=str(40_000 + i), created_at=created, updated_at=updated,
+                    duration=rng.randint(20, 1200) if rng.random() < 0.8 else 0,
+                    conversation_index=rng.choice(live) if live and rng.random() < 0.6 else NONE,
+                    admin_index=rng.randrange(max(1, len(self.admins))),
+                    contact_index=rng.randrange(len(self.contacts)) if self.contacts and rng.random() < 0.9 else NONE,
+                    inbound=rng.random() < 0.5, version=version)
+
+    def update_call(self, call_id, updated_at: int | None = None) -> str:
+        return self._update_content(self.call_by_id, call_id, "call", updated_at)
+
+    def add_call(self, updated_at: int | None = None) -> str:
+        with self.lock:
+            v = self._bump()
+            now = int(updated_at if updated_at is not None else self.now())
+            r = self._new_call(random.Random(f"{self.seed}:new-call:{len(self.calls)}"), len(self.calls), now, now, v)
+            self._append(self.calls, self.call_by_id, r)
+            return r.id
 
     # ---------------------------------------------------------------------------- changes
     def _bump(self) -> int:
@@ -542,7 +574,8 @@ class Workspace:
             for stream, records, by_id, new in (
                     ("help_center_collections", self.collections, self.collection_by_id, self._new_collection),
                     ("articles", self.articles, self.article_by_id, self._new_article),
-                    ("news_items", self.news_items, self.news_item_by_id, self._new_news_item)):
+                    ("news_items", self.news_items, self.news_item_by_id, self._new_news_item),
+                    ("calls", self.calls, self.call_by_id, self._new_call)):
                 for r in pick(records):
                     touch(r)
                 for _ in range(n_new(len(records))):
@@ -558,6 +591,12 @@ class Workspace:
             match stream:
                 case "admins" | "teams" | "tags":
                     return {r.id for r in getattr(self, stream)}
+                case "team_admins":
+                    return {(r.id, str(admin_id)) for r in self.teams for admin_id in r.admin_ids}
+                case "ticket_states":
+                    return {r.id for r in self.ticket_states}
+                case "calls":
+                    return {r.id for r in self.calls if r.updated_at >= sd}
                 case "company_attributes" | "contact_attributes" | "conversation_attributes":
                     # archived ones included: what GET /data_attributes?include_archived=true lists
                     return {a["full_name"] for a in self.data_attributes[stream.removesuffix("_attributes")]}
@@ -612,6 +651,8 @@ class Workspace:
                     return {str(p.id) for r in self.tickets for p in r.parts[-PART_CAP:] if p.version > sv}
                 case "articles" | "help_center_collections" | "news_items":
                     return {r.id for r in self._content(stream) if r.version > sv}
+                case "calls":
+                    return {r.id for r in self.calls if r.version > sv}
             raise KeyError(f"unknown stream {stream!r}")
 
     def _content(self, stream: str) -> list:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import requests
 from airbyte_cdk.models import FailureType
-from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler, ErrorResolution, ResponseAction
 from airbyte_cdk.sources.declarative.extractors.http_selector import HttpSelector
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
@@ -551,6 +551,117 @@ def _install_retry_log_wording() -> None:
 
 
 _install_retry_log_wording()
+
+
+# ---------------------------------------------------------------------------------------------
+# Refused streams
+# ---------------------------------------------------------------------------------------------
+
+# Intercom refuses one endpoint (401/403) when the workspace's plan lacks its product
+# (api_plan_restricted) or the token lacks its permission, and every endpoint when the plan has no
+# API access or the token is revoked. Both answers look the same; the connection check's endpoint
+# tells them apart: asked once per host and token when a stream is refused, it answers for the API
+# as a whole.
+
+
+class _ApiAnswers:
+    """What the connection check's endpoint answered, per host and token (a digest of it), so that
+    a sync asks it once however many of its streams Intercom refuses (an answer is kept for
+    ``keep_seconds``: a long-lived process, such as the Builder's, asks again later)."""
+
+    def __init__(self, wait_seconds: float = 1.0, keep_seconds: float = 600.0) -> None:
+        self._lock = threading.Lock()
+        self._answers: Dict[str, Tuple[float, int, Mapping[str, Any]]] = {}
+        self._wait_seconds = wait_seconds  # before asking again: 1x, then 2x, ...
+        self._keep_seconds = keep_seconds
+
+    def refusal(self, url: str, headers: Mapping[str, str], attempts: int = 3) -> Optional[Tuple[int, Mapping[str, Any]]]:
+        """(status, body) when ``GET url`` with ``headers`` is refused (401/403), else None. An
+        answer that says nothing (no answer, 429, 5xx) is asked again, up to ``attempts`` times,
+        then taken for an API that answers: the refused stream is skipped, not the sync failed."""
+        key = hashlib.sha256((url + "\n" + headers.get("Authorization", "")).encode()).hexdigest()
+        with self._lock:  # one question at a time: the streams refused together wait for its answer
+            asked_at = self._answers[key][0] if key in self._answers else None
+            if asked_at is None or time.monotonic() - asked_at > self._keep_seconds:
+                self._answers[key] = (time.monotonic(), *self._ask(url, headers, attempts))
+            _, status, body = self._answers[key]
+        return (status, body) if status in (401, 403) else None
+
+    def _ask(self, url: str, headers: Mapping[str, str], attempts: int) -> Tuple[int, Mapping[str, Any]]:
+        status, body = 0, {}
+        for attempt in range(attempts):
+            try:
+                response = requests.get(url, headers=dict(headers), timeout=60)
+                status = response.status_code
+                parsed = response.json() if response.content else {}
+                body = parsed if isinstance(parsed, Mapping) else {}
+            except (requests.RequestException, ValueError):
+                status, body = 0, {}
+            if status == 200 or status in (401, 403):
+                break
+            if attempt + 1 < attempts:
+                time.sleep(self._wait_seconds * 2**attempt)
+        return status, body
+
+
+_API_ANSWERS = _ApiAnswers()
+
+
+@dataclass
+class RefusedStreamErrorHandler(ErrorHandler):
+    """``error_handler`` (the manifest's filters) decides; when it lets a 401/403 through (IGNORE:
+    the stream is skipped), the connection check's endpoint (``check_path``, on the same host, with
+    the same headers) is asked once: refused too, the refusal is the whole API's, and the sync fails
+    as a config error with ``api_refused_message`` (interpolated with that endpoint's ``response``
+    and ``status_code``)."""
+
+    error_handler: ErrorHandler
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    check_path: str = "/me"
+    api_refused_message: str = "Intercom refused stream '{{ parameters.name }}' and the connection check alike."
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._parameters = parameters
+        self._message = InterpolatedString.create(self.api_refused_message, parameters=parameters)
+
+    @property
+    def max_retries(self) -> Optional[int]:
+        return self.error_handler.max_retries
+
+    @property
+    def max_time(self) -> Optional[int]:
+        return self.error_handler.max_time
+
+    @property
+    def backoff_strategies(self) -> Optional[List[BackoffStrategy]]:
+        return getattr(self.error_handler, "backoff_strategies", None)
+
+    def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]]) -> ErrorResolution:
+        resolution = self.error_handler.interpret_response(response_or_exception)
+        response = response_or_exception
+        if resolution.response_action != ResponseAction.IGNORE or not isinstance(response, requests.Response) or response.status_code not in (401, 403):
+            return resolution
+        refusal = _API_ANSWERS.refusal(self._check_url(response), self._check_headers(response))
+        if refusal is None:
+            return resolution
+        status, body = refusal
+        message = self._message.eval(self.config, response=body, status_code=status)
+        return ErrorResolution(ResponseAction.FAIL, FailureType.config_error, message)
+
+    def _check_url(self, response: requests.Response) -> str:
+        """The check's endpoint on the host (and base path) the refused request went to."""
+        url = (response.request.url or "").split("?")[0]
+        path = str(self._parameters.get("api_path") or "")
+        if path and "{" not in path and url.endswith(path):
+            return url[: -len(path)] + self.check_path
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}{self.check_path}"
+
+    @staticmethod
+    def _check_headers(response: requests.Response) -> Mapping[str, str]:
+        sent = response.request.headers
+        return {name: sent[name] for name in ("Authorization", "Accept", "Intercom-Version") if name in sent}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Commands (run from anywhere; schema files and manifest default to this repositor
 
   generate --spec PATH --spec-2.16 PATH [--check]
       Write source_intercom/schemas/<stream>.json from Intercom's OpenAPI descriptions: most
-      streams from API 2.11, the streams whose endpoint is newer (deleted_conversations) from
+      streams from API 2.11, the streams whose endpoint is newer (deleted_conversations, calls, ticket_states) from
       API 2.16. With --check, write nothing and exit 1 if a committed file differs from the
       output.
 
@@ -146,6 +146,7 @@ STREAMS: dict[str, Stream] = {
     "activity_logs": Stream("activity_log", ("id",), "Admin activity log entry (GET /admins/activity_logs)."),
     "admins": Stream("admin", ("id",), "Admin (teammate) of the workspace (GET /admins)."),
     "articles": Stream("article_list_item", ("id",), "Help center article (GET /articles)."),
+    "calls": Stream("call", ("id",), "Phone call (GET /calls).", api_version="2.16"),
     "companies": Stream("company", ("id",), "Company (GET /companies/scroll)."),
     "company_attributes": Stream(
         "data_attribute", ("full_name",), "Company data attribute (GET /data_attributes?model=company)."
@@ -200,12 +201,24 @@ STREAMS: dict[str, Stream] = {
     "subscription_types": Stream("subscription_type", ("id",), "Subscription type (GET /subscription_types)."),
     "tags": Stream("tag", ("id",), "Tag (GET /tags)."),
     "teams": Stream("team", ("id",), "Team of admins (GET /teams)."),
+    "team_admins": Stream(
+        "",
+        ("team_id", "id"),
+        "An admin of a team: one row per id in the team's admin_ids (GET /teams).",
+        added={
+            "team_id": property_of("string", "The id of the team."),
+            "id": property_of("string", "The id of the admin (its record is in the admins stream)."),
+        },
+    ),
     "ticket_parts": Stream(
         "ticket_part",
         ("id",),
         "Part of a ticket (the ticket_parts of POST /tickets/search and GET /tickets/{id}), with its "
         "ticket's id and timestamps.",
         added=TICKET_PARENT_FIELDS,
+    ),
+    "ticket_states": Stream(
+        "ticket_state_detailed", ("id",), "Ticket state with its ticket types (GET /ticket_states).", api_version="2.16"
     ),
     "ticket_types": Stream("ticket_type", ("id",), "Ticket type with its attributes (GET /ticket_types)."),
     "tickets": Stream(
@@ -265,10 +278,7 @@ def _fix_spec(components: dict[str, Any]) -> None:
     auto_changed = props("activity_log_metadata")["auto_changed"]
     auto_changed.update(anyOf=[{"type": "string"}, {"type": "boolean"}])
     auto_changed.pop("type", None)
-    # ticket_type_attribute.input_options is declared an object, its example is a string.
-    input_options = props("ticket_type_attribute")["input_options"]
-    input_options.update(anyOf=[{"type": "object"}, {"type": "string"}])
-    input_options.pop("type", None)
+    _fix_input_options(components)
     # contact: the examples (GET /contacts/{id}) carry fields the schema does not declare.
     contact = props("contact")
     contact.setdefault("referrer", property_of("string", "The URL that referred the contact to your site, if known."))
@@ -330,7 +340,33 @@ def _fix_spec(components: dict[str, Any]) -> None:
         components[name] = {key: value for key, value in components[name].items() if key in ("title", "type", "description")}
 
 
-SPEC_FIXES: dict[str, Callable[[dict[str, Any]], None]] = {BASE_VERSION: _fix_spec}
+def _fix_input_options(components: dict[str, Any]) -> None:
+    """ticket_type_attribute.input_options is declared an object, its example is a string (2.11, 2.16)."""
+    input_options = components["ticket_type_attribute"]["properties"]["input_options"]
+    input_options.update(anyOf=[{"type": "object"}, {"type": "string"}])
+    input_options.pop("type", None)
+
+
+CALL_TIMES = {
+    "initiated_at": "The time the call was initiated",
+    "answered_at": "The time the call was answered, if it was",
+    "ended_at": "The time the call ended",
+    "created_at": "The time the call was created",
+    "updated_at": "The time the call was last updated",
+}
+
+
+# Corrections to the 2.16 description. call: its times are `datetime` (an ISO 8601 string or unix
+# seconds), but the endpoint's examples give unix seconds, as every other Intercom object does, and
+# `updated_at` is the stream's cursor in unix seconds: a column of one type in the warehouse.
+def _fix_spec_2_16(components: dict[str, Any]) -> None:
+    _fix_input_options(components)
+    properties = components["call"]["properties"]
+    for name, description in CALL_TIMES.items():
+        properties[name] = property_of("integer", f"{description}, in seconds since the Unix epoch.")
+
+
+SPEC_FIXES: dict[str, Callable[[dict[str, Any]], None]] = {BASE_VERSION: _fix_spec, "2.16": _fix_spec_2_16}
 
 
 # --------------------------------------------------------------------------------------------
@@ -657,6 +693,8 @@ EXAMPLE_LISTS: dict[str, list[tuple[str, str, str]]] = {
     "subscription_types": [("get", "/subscription_types", "data")],
     "tags": [("get", "/tags", "data")],
     "teams": [("get", "/teams", "teams")],
+    "calls": [("get", "/calls", "data")],
+    "ticket_states": [("get", "/ticket_states", "data")],
     # the 2.11 description declares the list key `ticket_types`; its example (and 2.16) say `data`
     "ticket_types": [("get", "/ticket_types", "data")],
     "tickets": [("post", "/tickets/search", "tickets")],
@@ -709,6 +747,8 @@ def example_records(
     """(origin, record) pairs from the description's examples for one stream; `components` are
     the description's component schemas with SPEC_FIXES applied."""
     stream = STREAMS[stream_name]
+    if not stream.component:  # rows the connector builds: no example of their own
+        return
     found: list[tuple[str, Schema]] = []
     assembled = _example_of(components[stream.component], components, (stream.component,))
     if assembled:

@@ -308,7 +308,7 @@ def sync_real_workspace(config_path: Path, output: Path) -> int:
 def latest_updated_at(workspace: Any, stream: str) -> Dict[str, int]:
     """The workspace's current updated_at by id, for the streams whose records change."""
     records = {"contacts": workspace.contacts, "companies": workspace.companies, "conversations": workspace.conversations,
-               "tickets": workspace.tickets, "segments": workspace.segments}.get(stream, [])
+               "tickets": workspace.tickets, "segments": workspace.segments, "calls": workspace.calls}.get(stream, [])
     return {r.id: r.updated_at for r in records if not r.deleted}
 
 

@@ -521,6 +521,11 @@ def _sync_all(s, start_date):
         out[f"{model}_attributes"] = {d["full_name"] for d in get(
             s, "/data_attributes", params={"model": model, "include_archived": "true"}, session=sess).json()["data"]}
     out["ticket_types"] = {t["id"] for t in get(s, "/ticket_types", session=sess).json()["data"]}
+    teams = get(s, "/teams", session=sess).json()["teams"]
+    out["team_admins"] = {(t["id"], str(a)) for t in teams for a in t["admin_ids"]}
+    v216 = {**H, "Intercom-Version": "2.16"}
+    out["ticket_states"] = {x["id"] for x in sess.get(s.url + "/ticket_states", headers=v216, timeout=5).json()["data"]}
+    out["calls"] = {x["id"] for x in follow_pages(s, "/calls", sess, headers=v216) if x["updated_at"] >= start_date}
     companies, _ = scroll_all(s, sess)
     out["companies"] = {c["id"] for c in companies if c["updated_at"] >= start_date}
     out["company_segments"] = {(cid, sg["id"]) for cid in out["companies"]
