@@ -50,7 +50,7 @@ def read(server: EmulatorServer, names: List[str], reverse_catalog: bool = False
     if reverse_catalog:
         catalog["streams"].reverse()
     server.reset_stats()
-    return run_cli("read", config, catalog, timeout=300, env=ENV)
+    return run_cli("read", config, catalog, env=ENV)
 
 
 def assert_every_record_once(run: Run, ws: Workspace, streams: List[str]) -> None:
@@ -122,7 +122,7 @@ def test_another_scroll_open_at_the_start_is_waited_out(workspace: Workspace) ->
         busy.wait_idle()  # the emulator records a request after it answers: not in the stats reset below
         busy.reset_stats()
         started = time.monotonic()
-        run = run_cli("read", config, catalog, timeout=300, env=scroll_expiry_env(expiry))
+        run = run_cli("read", config, catalog, env=scroll_expiry_env(expiry))
         waited = time.monotonic() - started
         statuses = [r.status for r in scroll_requests(busy)]
     assert statuses[:1] == [400], f"the other scroll was not in the way: {statuses}"
