@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -641,14 +642,24 @@ def test_cli_smoke():
 
 
 def test_reset_stats_while_a_request_is_served_keeps_counting_it():
-    with running_emulator(small_ws(), latency=0.4) as s:
+    # The request is held in the server until the stats are reset (60 s: a hang detector), instead
+    # of racing a 0.4-s latency with a 0.2-s sleep.
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(record):
+        arrived.set()
+        release.wait(60)
+
+    with running_emulator(small_ws()) as s:
+        s.on_request(hold)
         with ThreadPoolExecutor(1) as ex:
             pending = ex.submit(get, s, "/teams")
-            time.sleep(0.2)
+            assert arrived.wait(60)
             s.reset_stats()
             assert s.stats()["in_flight"] == 1
+            release.set()
             assert pending.result().status_code == 200
-        s.wait_idle(timeout=2)
+        s.wait_idle()
         assert s.stats()["in_flight"] == 0 and s.stats()["total"] == 1
 
 
