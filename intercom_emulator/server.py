@@ -81,15 +81,18 @@ class EmulatorServer:
                  fault_timeout_seconds: float = 30.0, control_endpoints: bool = True,
                  fault_rates: dict[str, float] | None = None, fault_paths: str | None = None,
                  max_faults_in_a_row: int | None = None, default_version: str = DEFAULT_VERSION,
-                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH, scroll_clock: Callable[[], float] = time.monotonic):
+                 ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH, scroll_clock: Callable[[], float] = time.monotonic,
+                 rate_limit_clock: Callable[[], float] = time.time):
         """Random faults: ``fault_rates`` ({kind: probability per request}) or ``fault_rate``
         shared evenly by ``fault_kinds``; only on paths matching ``fault_paths`` (a regex; all if
         None); reproducible with ``fault_seed``; a request that already got
         ``max_faults_in_a_row`` faults in a row gets no random one. ``default_version`` is the
         app's API version, used for a request without ``Intercom-Version``. A ticket in search
         results carries its ``ticket_parts_in_search`` most recent parts (Intercom does not say).
-        ``scroll_clock`` (seconds) is the time the companies scroll's ``scroll_ttl`` runs on: a test
-        that must not depend on the machine's speed passes a clock it moves itself."""
+        ``scroll_clock`` (seconds) is the time the companies scroll's ``scroll_ttl`` runs on, and
+        ``rate_limit_clock`` (unix seconds) the time of the rate-limit windows: a test that must not
+        depend on the machine's speed passes a clock it moves itself (a client that reads
+        ``X-RateLimit-Reset`` needs the real one)."""
         self.ws = ws if ws is not None else Workspace()
         self.token = token
         self.host, self.port = host, port
@@ -102,7 +105,7 @@ class EmulatorServer:
         self.faults = FaultPlan(RandomFaults(rates, fault_paths, fault_seed), max_faults_in_a_row)
         self.gate = Gate(token=token, other_region_tokens=other_region_tokens, rate_limit_per_10s=rate_limit_per_10s,
                          supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
-                         faults=self.faults)
+                         faults=self.faults, clock=rate_limit_clock)
         self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl, scroll_clock)
         self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size, default_version,
                                ticket_parts_in_search)

@@ -114,9 +114,10 @@ def test_version_header(emu):
 
 
 def test_rate_limit_headers_and_429():
-    with running_emulator(small_ws(), rate_limit_per_10s=5) as s:
-        if 10 - time.time() % 10 < 1.5:      # avoid straddling a window boundary
-            time.sleep(10 - time.time() % 10 + 0.05)
+    # The windows run on the test's clock, 8.5 s into one: however slow the requests, they all
+    # land in that window, and the next one starts when the test says.
+    clock = ManualClock(start=(time.time() // 10) * 10 + 8.5)
+    with running_emulator(small_ws(), rate_limit_per_10s=5, rate_limit_clock=clock) as s:
         sess = requests.Session()
         statuses, remaining = [], []
         for _ in range(7):
@@ -125,7 +126,9 @@ def test_rate_limit_headers_and_429():
             assert int(r.headers["X-RateLimit-Limit"]) == 5
             remaining.append(int(r.headers["X-RateLimit-Remaining"]))
             reset = int(r.headers["X-RateLimit-Reset"])
-            assert reset % 10 == 0 and 0 < reset - time.time() <= 10.5
+            assert reset % 10 == 0 and reset - clock() == 1.5
+        clock.advance(1.5)
+        assert get(s, "/teams", session=sess).status_code == 200     # a new window
         assert statuses == [200] * 5 + [429] * 2
         assert remaining == [4, 3, 2, 1, 0, 0, 0]
         j = r.json()
