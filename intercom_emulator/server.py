@@ -7,6 +7,7 @@ makes of it -> wire. Control endpoints under ``/_emulator/`` skip all of that an
 """
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import socket
@@ -281,7 +282,9 @@ class EmulatorServer:
             rec.ended = time.time()
             with self._lock:
                 self._in_flight -= 1
-                self.requests.append(rec)
+                # In the order the requests arrived: a request is logged once answered, and on a
+                # busy machine the next one may be answered and logged first.
+                bisect.insort(self.requests, rec, key=lambda record: record.started)
                 self._by_status[status] = self._by_status.get(status, 0) + 1
 
     def _api_reply(self, req: ApiRequest, rec: RequestRecord) -> Reply:
