@@ -196,13 +196,19 @@ def file_args(folder: str, **contents: Any) -> List[str]:
     return args
 
 
+# A hang detector for one run of the CLI, not a speed limit: the longest run here (a full read of
+# the small workspace, or a run that waits out a scroll) takes well under a minute on a quiet
+# machine, and several times that on a busy one.
+CLI_TIMEOUT = 600
+
+
 def run_cli(
     command: str,
     config: Optional[Dict[str, Any]] = None,
     catalog: Optional[Dict[str, Any]] = None,
     state: Optional[List[Dict[str, Any]]] = None,
     extra_args: Sequence[str] = (),
-    timeout: float = 600,
+    timeout: float = CLI_TIMEOUT,
     cli: Optional[Sequence[str]] = None,
     env: Optional[Dict[str, str]] = None,
 ) -> Run:
@@ -218,7 +224,8 @@ def run_cli(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                raise
+                raise TimeoutError(f"{' '.join(cli or [CLI])} {command} hung: still running after {timeout} s; its stderr ends with:\n"
+                                   f"{stderr_path.read_text()[-2000:]}") from None
         output = stdout_path.read_text()
         return Run(code, parse_messages(output), stderr_path.read_text(), output)
 
@@ -241,28 +248,31 @@ def discovered_streams(config: Dict[str, Any]) -> List[Dict[str, Any]]:
     return copy.deepcopy(_DISCOVERED[options])
 
 
-def once_per_session(tmp_path_factory: Any, name: str, compute: Callable[[Path], Any], timeout: float = 900) -> Any:
+def once_per_session(tmp_path_factory: Any, name: str, compute: Callable[[Path], Any]) -> Any:
     """``compute(folder)``'s result (JSON), computed once for the whole test session, also when
     pytest-xdist runs the tests in several worker processes: the first to ask claims ``name`` and
-    computes it in a folder of its own, the others wait for its answer. (xdist's ``loadgroup``
-    would keep such tests on one worker, but it groups nothing on pytest 9.2: pytest-xdist#1386.)"""
+    computes it in a folder of its own, the others wait for its answer as long as that process
+    lives (``compute`` has its own hang detectors: a busy machine only makes the wait longer).
+    (xdist's ``loadgroup`` would keep such tests on one worker, but it groups nothing on pytest
+    9.2: pytest-xdist#1386.)"""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # the session's folder, above every worker's own
     folder = base / f"once-{name}"
-    answer = folder / "answer.json"
+    answer, claimant = folder / "answer.json", folder / "claimant.pid"
     try:
         folder.mkdir()  # atomic: exactly one process claims it
     except FileExistsError:
-        deadline = time.monotonic() + timeout
         while not answer.exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name}: no answer after {timeout} s from the process computing it ({folder})")
+            pid = claimant.read_text() if claimant.exists() else ""
+            if pid and not _alive(int(pid)) and not answer.exists():
+                raise RuntimeError(f"{name}: the process computing it (pid {pid}) ended without an answer ({folder})")
             time.sleep(0.2)
         outcome = json.loads(answer.read_text())
         if "error" in outcome:
             raise RuntimeError(f"{name} failed in the process that computed it: {outcome['error']}")
         return outcome["value"]
+    claimant.write_text(str(os.getpid()))
     try:
         value = compute(folder)
         outcome = {"value": value}
@@ -276,7 +286,16 @@ def once_per_session(tmp_path_factory: Any, name: str, compute: Callable[[Path],
     return value
 
 
-RUN_TIMEOUT = 180
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 
 
 def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[List[Dict[str, Any]]],
@@ -295,7 +314,8 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
                 proc = start_cli(args, write_end, stderr.fileno(), env)
             finally:
                 os.close(write_end)  # the child has its own copy: the pipe ends when the child does
-            watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
+            hung = threading.Event()
+            watchdog = threading.Timer(CLI_TIMEOUT, lambda: (hung.set(), proc.kill()))
             watchdog.start()
             messages: List[Dict[str, Any]] = []
             records_read = 0
@@ -312,12 +332,15 @@ def run_until(config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[L
                         killed = True
                         break
                 stdout.close()
-                code = proc.wait(timeout=30)
+                code = proc.wait(timeout=CLI_TIMEOUT)
             finally:
                 watchdog.cancel()
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+            if hung.is_set():
+                raise TimeoutError(f"read hung: still running after {CLI_TIMEOUT} s, {len(messages)} messages in; its stderr ends with:\n"
+                                   f"{stderr_path.read_text()[-2000:]}")
         return code, messages, killed, stderr_path.read_text()[-3000:]
 
 

@@ -37,7 +37,7 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import TestLi
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
 from integration_tests.harness import (
-    SCROLL_EXPIRY,
+    CLI_TIMEOUT, SCROLL_EXPIRY,
     START_TS, config_for, manifest_only_copy, once_per_session, parse_messages, record_key, scroll_expiry_env,
 )
 from integration_tests.workspaces import small_workspace
@@ -102,7 +102,7 @@ class BuilderBackend:
             catalog_path.write_text(json.dumps(catalog))
             done = subprocess.run(
                 [sys.executable, "-m", "airbyte_cdk.connector_builder.main", "read", "--config", str(config_path), "--catalog", str(catalog_path)],
-                capture_output=True, text=True, timeout=300, env=self.env, cwd=folder,
+                capture_output=True, text=True, timeout=CLI_TIMEOUT, env=self.env, cwd=folder,
             )
         return Answer(done.returncode, parse_messages(done.stdout), done.stderr)
 

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from integration_tests.harness import catalog_for, config_for, discovered_streams, parse_messages
+from integration_tests.harness import CLI_TIMEOUT, catalog_for, config_for, discovered_streams, parse_messages
 from tools.bootstrap import RUNTIME_LOCK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +201,7 @@ def test_staged_context_builds_the_package_with_its_script_and_data(dockerfile: 
     wheels = tmp_path / "wheels"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(wheels), str(project)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=CLI_TIMEOUT,
     )
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     (wheel,) = wheels.glob("source_intercom-*.whl")
@@ -231,7 +231,7 @@ def test_the_entrypoint_reads_records_from_the_mounted_files(dockerfile: Dockerf
     assert executable, f"{command[0]} is not on PATH"
     workdir = tmp_path / "workdir"  # an empty WORKDIR: nothing is imported from the checkout by accident
     workdir.mkdir()
-    done = subprocess.run([executable, *command[1:]], capture_output=True, text=True, timeout=180, cwd=workdir, env={**os.environ, "PATH": path})
+    done = subprocess.run([executable, *command[1:]], capture_output=True, text=True, timeout=CLI_TIMEOUT, cwd=workdir, env={**os.environ, "PATH": path})
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     messages = parse_messages(done.stdout)

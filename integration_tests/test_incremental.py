@@ -118,7 +118,7 @@ def contact_times_around_bookmark(bookmark_ts: int, now: int) -> List[Tuple[str,
 
 
 def read(server: EmulatorServer, catalog: Dict[str, Any], state: Optional[List[Dict[str, Any]]] = None) -> Run:
-    return run_cli("read", config_for(server), catalog, state=state, timeout=300)
+    return run_cli("read", config_for(server), catalog, state=state)
 
 
 # -------------------------------------------------------------------------------- tests

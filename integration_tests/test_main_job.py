@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,15 +32,35 @@ MAIN_JOB_TIMEOUT = 1200
 ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*)$")
 
 
+# A hang detector, not a speed limit: the main job (two syncs of the demo workspace and the DuckDB
+# load) needs about 55 s of CPU, about a minute on a quiet 2-core machine; it took 7 min 45 s on
+# one with a load average of 25 (2026-12-03), and a test run adds its own load.
+MAIN_JOB_TIMEOUT = 1200
+
+
+def last_step(stderr: str) -> str:
+    """The step the main job had reached: the last ``==> ...`` line it printed, with what followed."""
+    lines = stderr.splitlines()
+    starts = [index for index, line in enumerate(lines) if line.startswith("==> ")]
+    return "\n".join(lines[starts[-1]:][-8:]) if starts else "(no step started)"
+
+
 def run_the_main_job(folder: Path) -> Dict:
     output = folder / "output"
     output.mkdir()
     env = {**os.environ, "SOURCE_INTERCOM_CURRENT_PYTHON": "1", "CI": "true"}
-    process = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "sync.py"), "--output", str(output)],
-        capture_output=True, text=True, timeout=MAIN_JOB_TIMEOUT, env=env, cwd=output,
-    )
-    return {"returncode": process.returncode, "stdout": process.stdout, "stderr": process.stderr, "output": str(output)}
+    stdout_path, stderr_path = folder / "stdout.txt", folder / "stderr.txt"
+    with open(stdout_path, "w") as stdout, open(stderr_path, "w") as stderr:
+        process = subprocess.Popen([sys.executable, str(ROOT / "tools" / "sync.py"), "--output", str(output)],
+                                   stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=output, start_new_session=True)
+        try:
+            returncode = process.wait(MAIN_JOB_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # and the connector it runs
+            process.wait()
+            raise TimeoutError(f"tools/sync.py hung: still running after {MAIN_JOB_TIMEOUT} s, in this step:\n"
+                               f"{last_step(stderr_path.read_text())}") from None
+    return {"returncode": returncode, "stdout": stdout_path.read_text(), "stderr": stderr_path.read_text(), "output": str(output)}
 
 
 @pytest.fixture(scope="module")

@@ -48,12 +48,12 @@ class Connector:
 
     def run(self, mode: str, command: str, config: Dict[str, Any], catalog: Optional[Dict[str, Any]] = None) -> Run:
         if mode == "package":
-            return run_cli(command, config, catalog, timeout=180)
+            return run_cli(command, config, catalog)
         if mode == "manifest_path":
             extra = ["--manifest-path", str(self.manifest), "--components-path", str(self.components)]
-            return run_cli(command, config, catalog, cli=[SDM], extra_args=extra, env=self.env, timeout=180)
+            return run_cli(command, config, catalog, cli=[SDM], extra_args=extra, env=self.env)
         if mode == "injected_config":
-            return run_cli(command, {**config, **self.injected}, catalog, cli=[SDM], env=self.env, timeout=180)
+            return run_cli(command, {**config, **self.injected}, catalog, cli=[SDM], env=self.env)
         raise ValueError(mode)
 
 

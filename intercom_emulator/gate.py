@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 from .faults import FaultContext, FaultPlan
 from .replies import Reply, error_reply
@@ -91,8 +92,9 @@ class RateLimiter:
 class Gate:
     def __init__(self, *, token: str, other_region_tokens=(), rate_limit_per_10s: int | None = None,
                  supported_versions=SUPPORTED_VERSIONS, plan_restricted: bool = False, denied: dict | None = None,
-                 faults: FaultPlan | None = None, plan_lacks=()):
+                 faults: FaultPlan | None = None, plan_lacks=(), clock: Callable[[], float] = time.time):
         self.token = token
+        self.clock = clock              # unix seconds: the rate-limit windows
         self.other_region_tokens = set(other_region_tokens)
         self.rate_limiter = RateLimiter(rate_limit_per_10s)
         self.supported_versions = set(supported_versions)
@@ -116,7 +118,7 @@ class Gate:
     def admit(self, path: str, headers: dict, query: dict | None = None) -> dict:
         """The request's X-RateLimit-* headers; raises Refused with the answer to send instead."""
         self._check_token(headers)
-        rate_headers = self._check_rate(time.time())
+        rate_headers = self._check_rate(self.clock())
         self._check_version(headers, rate_headers)
         self._check_plan_and_permissions(resources_of(path, query), rate_headers)
         return rate_headers

@@ -15,7 +15,6 @@ import base64
 import bisect
 import json
 import math
-import time
 
 from . import render
 from .records import id_sort_key
@@ -303,7 +302,7 @@ def run_search(ws, stream, body, cache: SearchCache, page_size_cap=150, ticket_p
         entries.sort(key=lambda e: e[0])
         cache.put(key, ws.version, entries)
 
-    now = time.time()
+    now = ws.clock()
     if stream == "contacts":
         def visible(r):
             return r.searchable_at <= now

@@ -7,6 +7,7 @@ makes of it -> wire. Control endpoints under ``/_emulator/`` skip all of that an
 """
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import socket
@@ -85,7 +86,8 @@ class EmulatorServer:
                  fault_rates: dict[str, float] | None = None, fault_paths: str | None = None,
                  max_faults_in_a_row: int | None = None, default_version: str = DEFAULT_VERSION,
                  ticket_parts_in_search: int = TICKET_PARTS_IN_SEARCH, reporting_scope: bool = False,
-                 reporting: ReportingExports | None = None, reporting_rows: dict[str, int] | None = None):
+                 reporting: ReportingExports | None = None, reporting_rows: dict[str, int] | None = None,
+                 scroll_clock: Callable[[], float] = time.monotonic, rate_limit_clock: Callable[[], float] = time.time):
         """Random faults: ``fault_rates`` ({kind: probability per request}) or ``fault_rate``
         shared evenly by ``fault_kinds``; only on paths matching ``fault_paths`` (a regex; all if
         None); reproducible with ``fault_seed``; a request that already got
@@ -96,7 +98,11 @@ class EmulatorServer:
         results carries its ``ticket_parts_in_search`` most recent parts (Intercom does not say).
         ``reporting_scope``: the token has the ``export_reporting_data`` scope (without it the
         Reporting Data Export endpoints answer 403); ``reporting``: the export jobs' settings
-        (pending time, failure rate, download expiry); ``reporting_rows``: rows per dataset."""
+        (pending time, failure rate, download expiry); ``reporting_rows``: rows per dataset.
+        ``scroll_clock`` (seconds) is the time the companies scroll's ``scroll_ttl`` runs on, and
+        ``rate_limit_clock`` (unix seconds) the time of the rate-limit windows: a test that must not
+        depend on the machine's speed passes a clock it moves itself (a client that reads
+        ``X-RateLimit-Reset`` needs the real one)."""
         self.ws = ws if ws is not None else Workspace()
         self.token = token
         self.host, self.port = host, port
@@ -112,8 +118,8 @@ class EmulatorServer:
             denied.setdefault(REPORTING_SCOPE, 403)
         self.gate = Gate(token=token, other_region_tokens=other_region_tokens, rate_limit_per_10s=rate_limit_per_10s,
                          supported_versions=supported_versions, plan_restricted=plan_restricted, denied=denied,
-                         faults=self.faults, plan_lacks=plan_lacks)
-        self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl)
+                         faults=self.faults, plan_lacks=plan_lacks, clock=rate_limit_clock)
+        self.scroll = CompaniesScroll(scroll_page_size, scroll_ttl, scroll_clock)
         self.reporting = reporting if reporting is not None else ReportingExports()
         self.reporting_rows = ReportingRows(self.ws.seed, self.ws.anchor, self.ws.span_days, reporting_rows)
         self.api = IntercomApi(self.ws, self.scroll, page_size_cap, activity_logs_page_size, default_version,
@@ -292,7 +298,9 @@ class EmulatorServer:
             rec.ended = time.time()
             with self._lock:
                 self._in_flight -= 1
-                self.requests.append(rec)
+                # In the order the requests arrived: a request is logged once answered, and on a
+                # busy machine the next one may be answered and logged first.
+                bisect.insort(self.requests, rec, key=lambda record: record.started)
                 self._by_status[status] = self._by_status.get(status, 0) + 1
 
     def _api_reply(self, req: ApiRequest, rec: RequestRecord) -> Reply:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from typing import Callable
 
 from . import catalog
 from .records import (NONE, PART_CAP, ActivityLog, Article, Call, Collection, Company, Contact, Conversation, NewsItem,
@@ -40,8 +41,11 @@ NEVER = -(1 << 62)          # a start date before every record
 class Workspace:
     def __init__(self, seed: int = 1, sizes: WorkspaceSizes | None = None, span_days: int = 120,
                  contacts_index_delay: float = 0.0, timezone_offset_hours: float = 0,
-                 anchor_time: int | None = None):
+                 anchor_time: int | None = None, clock: Callable[[], float] = time.time):
         self.seed = seed
+        # "now" in unix seconds: the time changes are stamped with, and the time the contacts index
+        # delay runs on. A test that must not depend on the machine's speed passes a clock it sets.
+        self.clock = clock
         self.sizes = sizes or WorkspaceSizes()
         self.span_days = span_days
         self.contacts_index_delay = float(contacts_index_delay)
@@ -49,7 +53,7 @@ class Workspace:
         self.lock = threading.RLock()
         self.version = 0
         # anchor: "now" at generation time; generated timestamps lie in [anchor-span, anchor-1h]
-        self.anchor = int(anchor_time if anchor_time is not None else time.time())
+        self.anchor = int(anchor_time if anchor_time is not None else clock())
         self.app_id = hex24(seed, "app", 0)[:8]
         self.app_created_at = self.anchor - (span_days + 30) * DAY
         self._next_part_id = FIRST_PART_ID
@@ -57,7 +61,7 @@ class Workspace:
 
     # ------------------------------------------------------------------------------- time
     def now(self) -> int:
-        return int(time.time())
+        return int(self.clock())
 
     def day_of(self, ts: float) -> int:
         """Calendar day number of a unix time in the workspace time zone."""
@@ -289,7 +293,7 @@ class Workspace:
         return r
 
     def _index_delay_from_now(self) -> float:
-        return time.time() + self.contacts_index_delay
+        return self.clock() + self.contacts_index_delay
 
     def update_contact(self, contact_id, updated_at: int | None = None, searchable_at: float | None = None) -> str:
         with self.lock:

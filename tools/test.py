@@ -6,6 +6,11 @@ tests spend their time waiting (for a retry, a rate-limit window, an expiring sc
 worker takes tests queued for a busy one (`--dist worksteal`): a few tests take a minute each.
 `-n`/`--dist` given here override that (`-n 0`: every test in this process, one after another);
 `SOURCE_INTERCOM_TEST_WORKERS=N` sets the number of workers.
+
+The count stays the same on a busy machine: no test depends on the machine's speed (timeouts are
+hang detectors, the emulator's delays robust or on the test's clock), so fewer workers would only
+make the run longer (six workers get about three quarters of two CPUs that two other busy
+processes share with them; two would get half).
 """
 
 import os

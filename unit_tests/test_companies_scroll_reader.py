@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 from typing import Dict, FrozenSet, Iterator, List, Optional
 
 import pytest

@@ -7,13 +7,16 @@ import json
 import logging
 import math
 import time
-from typing import Any, Dict
+import types
+from typing import Any, Dict, Iterator
 
 import pytest
 import requests
+from airbyte_cdk.sources.streams import call_rate
 from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit, FixedWindowCallRatePolicy, HttpAPIBudget
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_intercom import components
 from source_intercom.components import (
     ROLES,
     IntercomBackoffStrategy,
@@ -41,11 +44,46 @@ def response(body: Any, status: int = 200, headers: Dict[str, str] | None = None
     return result
 
 
-def test_a_429_waits_until_the_rate_limit_window_resets() -> None:
+class ManualTime:
+    """Unix time that moves only when the test moves it, or when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = float(math.floor(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+    def datetime(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.now)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManualTime]:
+    """The rate-limit code (the CDK's budget and ours) on the test's clock: windows end, and waits
+    pass, when the test says, not when a busy machine has let enough time go by."""
+    test_clock = ManualTime()
+
+    class ClockedDatetime(datetime.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime.datetime:  # type: ignore[override]
+            return datetime.datetime.fromtimestamp(test_clock.now, tz)
+
+    clocked_datetime = types.SimpleNamespace(datetime=ClockedDatetime, timedelta=datetime.timedelta)
+    clocked_time = types.SimpleNamespace(time=test_clock, monotonic=test_clock, sleep=test_clock.sleep)
+    for module in (components, call_rate):
+        monkeypatch.setattr(module, "datetime", clocked_datetime)
+        monkeypatch.setattr(module, "time", clocked_time)
+    yield test_clock
+
+
+def test_a_429_waits_until_the_rate_limit_window_resets(clock: ManualTime) -> None:
     backoff = IntercomBackoffStrategy(parameters={})
-    reset = int(time.time()) + 7
+    reset = int(clock()) + 7
     wait = backoff.backoff_time(response({}, 429, {"X-RateLimit-Reset": str(reset)}), attempt_count=1)
-    assert 5.5 <= wait <= 8.0
+    assert 7.0 <= wait <= 7.5  # the window's end, and up to half a second of jitter
 
 
 def test_server_errors_back_off_exponentially_with_jitter_and_a_ceiling() -> None:
@@ -222,9 +260,9 @@ def test_the_fair_share_cap_lowers_the_calls_of_each_10_second_window() -> None:
     assert uncapped._policies[0]._call_limit == 1666  # no cap: the headers alone decide
 
 
-def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
+def test_an_answer_from_an_ended_window_does_not_open_another_window(clock: ManualTime) -> None:
     # Intercom's window ends at a whole second (X-RateLimit-Reset); the budget knows it.
-    ends = math.ceil(time.time()) + 1
+    ends = int(clock()) + 1
     window = FixedWindowCallRatePolicy(
         next_reset_ts=datetime.datetime.fromtimestamp(ends), period=datetime.timedelta(seconds=10), call_limit=10, matchers=[]
     )
@@ -234,7 +272,7 @@ def test_an_answer_from_an_ended_window_does_not_open_another_window() -> None:
     request = requests.Request("GET", "https://api.intercom.io/admins").prepare()
     for _ in range(10):
         budget.acquire_call(request, block=False)
-    time.sleep(max(0.0, ends - time.time()) + 0.05)
+    clock.sleep(ends - clock() + 0.05)
     for _ in range(10):  # the next window's calls
         budget.acquire_call(request, block=False)
     # An answer served in the ended window arrives now, with that window's headers.
@@ -263,14 +301,14 @@ def test_the_fair_share_cap_holds_in_any_60_seconds_not_only_in_each_minute_of_w
     assert len(admitted) == 7 * 166  # every call admitted, the last ones later
 
 
-def test_no_call_starts_in_the_last_moment_of_a_window() -> None:
-    ends = datetime.datetime.now() + WINDOW_GUARD / 2
+def test_no_call_starts_in_the_last_moment_of_a_window(clock: ManualTime) -> None:
+    ends = clock.datetime() + WINDOW_GUARD / 2
     window = FixedWindowCallRatePolicy(next_reset_ts=ends, period=datetime.timedelta(seconds=10), call_limit=10, matchers=[])
     budget = HttpAPIBudget(policies=[window])
     keep_to_intercoms_windows(budget)
     request = requests.Request("GET", "https://api.intercom.io/admins").prepare()
     with pytest.raises(CallRateLimitHit):  # counted in this window, it could reach Intercom in the next
         budget.acquire_call(request, block=False)
-    budget.acquire_call(request)  # waits for the next window
-    assert datetime.datetime.now() >= ends
+    budget.acquire_call(request)  # waits (on the test's clock) for the next window
+    assert clock.datetime() >= ends
     assert window._calls_num == 1 and window._next_reset_ts > ends  # the call counts in the next window

@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, render, running_emulator
+from intercom_emulator import EmulatorServer, ManualClock, Workspace, WorkspaceSizes, render, running_emulator
 from intercom_emulator.workspace import ALL_STREAMS
 
 TOKEN = "test-token"
@@ -113,9 +114,10 @@ def test_version_header(emu):
 
 
 def test_rate_limit_headers_and_429():
-    with running_emulator(small_ws(), rate_limit_per_10s=5) as s:
-        if 10 - time.time() % 10 < 1.5:      # avoid straddling a window boundary
-            time.sleep(10 - time.time() % 10 + 0.05)
+    # The windows run on the test's clock, 8.5 s into one: however slow the requests, they all
+    # land in that window, and the next one starts when the test says.
+    clock = ManualClock(start=(time.time() // 10) * 10 + 8.5)
+    with running_emulator(small_ws(), rate_limit_per_10s=5, rate_limit_clock=clock) as s:
         sess = requests.Session()
         statuses, remaining = [], []
         for _ in range(7):
@@ -124,7 +126,9 @@ def test_rate_limit_headers_and_429():
             assert int(r.headers["X-RateLimit-Limit"]) == 5
             remaining.append(int(r.headers["X-RateLimit-Remaining"]))
             reset = int(r.headers["X-RateLimit-Reset"])
-            assert reset % 10 == 0 and 0 < reset - time.time() <= 10.5
+            assert reset % 10 == 0 and reset - clock() == 1.5
+        clock.advance(1.5)
+        assert get(s, "/teams", session=sess).status_code == 200     # a new window
         assert statuses == [200] * 5 + [429] * 2
         assert remaining == [4, 3, 2, 1, 0, 0, 0]
         j = r.json()
@@ -191,23 +195,26 @@ def test_scroll_every_company_once():
 
 
 def test_scroll_exists_and_expiry():
-    # 1.5 s: long enough for a busy machine between two requests, short enough to wait out.
-    with running_emulator(small_ws(), scroll_page_size=10, scroll_ttl=1.5) as s:
+    # The ttl runs on a clock the test moves: a busy machine cannot expire the scroll between requests.
+    clock = ManualClock()
+    with running_emulator(small_ws(), scroll_page_size=10, scroll_ttl=1.5, scroll_clock=clock) as s:
         first = get(s, "/companies/scroll").json()
         r = get(s, "/companies/scroll")
         assert r.status_code == 400
         assert r.json()["errors"][0] == {"code": "scroll_exists", "message": "scroll already exists for this workspace"}
         # every request with the scroll's param serves the next page and keeps the scroll alive
+        clock.advance(1.5)
         second = get(s, "/companies/scroll", params={"scroll_param": first["scroll_param"]}).json()
+        clock.advance(1.5)
         third = get(s, "/companies/scroll", params={"scroll_param": first["scroll_param"]}).json()
         assert first["scroll_param"] == second["scroll_param"] == third["scroll_param"]
         assert first["data"][-1]["id"] < second["data"][0]["id"] <= second["data"][-1]["id"] < third["data"][0]["id"]
-        time.sleep(1.8)
+        clock.advance(1.6)
         r = get(s, "/companies/scroll", params={"scroll_param": second["scroll_param"]})
         assert r.status_code == 404
         assert r.json()["errors"][0] == {"code": "not_found", "message": "scroll parameter not found"}
         assert get(s, "/companies/scroll").status_code == 200       # expired scroll no longer blocks
-        time.sleep(1.8)
+        clock.advance(1.6)
         assert get(s, "/companies/scroll").status_code == 200       # expiry also frees the workspace
         assert get(s, "/companies/scroll", params={"scroll_param": "bogus"}).status_code == 404
 
@@ -274,7 +281,10 @@ def test_contacts_search_day_granularity():
 
 
 def test_contacts_index_delay():
-    ws = small_ws(contacts_index_delay=0.5)
+    # The delay runs on a clock the test moves, not on the machine's: however slow the requests,
+    # the index catches up exactly when the test says the delay is over.
+    clock = ManualClock()
+    ws = small_ws(contacts_index_delay=0.5, clock=clock)
     with running_emulator(ws) as s:
         new_id = ws.add_contact()
         old_id = ws.contacts[0].id
@@ -284,7 +294,9 @@ def test_contacts_index_delay():
         assert r.json()["data"] == [] and r.json()["total_count"] == 0
         assert {new_id, old_id} <= ws.expected_ids("contacts")
         assert get(s, f"/contacts/{new_id}").status_code == 200
-        time.sleep(0.7)
+        clock.advance(0.4)
+        assert post(s, "/contacts/search", {"query": query}).json()["total_count"] == 0
+        clock.advance(0.1)
         r = post(s, "/contacts/search", {"query": query})
         assert {c["id"] for c in r.json()["data"]} == {new_id, old_id}
         # explicit searchable_at
@@ -638,14 +650,24 @@ def test_cli_smoke():
 
 
 def test_reset_stats_while_a_request_is_served_keeps_counting_it():
-    with running_emulator(small_ws(), latency=0.4) as s:
+    # The request is held in the server until the stats are reset (60 s: a hang detector), instead
+    # of racing a 0.4-s latency with a 0.2-s sleep.
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(record):
+        arrived.set()
+        release.wait(60)
+
+    with running_emulator(small_ws()) as s:
+        s.on_request(hold)
         with ThreadPoolExecutor(1) as ex:
             pending = ex.submit(get, s, "/teams")
-            time.sleep(0.2)
+            assert arrived.wait(60)
             s.reset_stats()
             assert s.stats()["in_flight"] == 1
+            release.set()
             assert pending.result().status_code == 200
-        s.wait_idle(timeout=2)
+        s.wait_idle()
         assert s.stats()["in_flight"] == 0 and s.stats()["total"] == 1
 
 

@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
-from intercom_emulator import EmulatorServer, Workspace, WorkspaceSizes, running_emulator
+from intercom_emulator import EmulatorServer, ManualClock, Workspace, WorkspaceSizes, running_emulator
 from intercom_emulator.__main__ import parse_fault_rates
 from intercom_emulator.faults import RandomFaults
 from intercom_emulator.records import id_sort_key
@@ -107,14 +106,16 @@ def test_a_fault_that_does_not_serve_leaves_the_scroll_where_it_was(kind: str) -
 
 @pytest.mark.parametrize("kind", SERVING)
 def test_a_lost_opening_blocks_a_new_scroll_until_it_expires(kind: str) -> None:
-    # The new scroll must not expire before the stats are read, however busy the machine: 2 s.
-    with scroll_emulator(scroll_ttl=2.0) as s:
+    # The ttl runs on a clock the test moves: the scroll expires when the test says, however busy the machine.
+    clock = ManualClock()
+    with scroll_emulator(scroll_ttl=2.0, scroll_clock=clock) as s:
         first_page = expected_pages(s)[0]
         s.inject_fault(SCROLL, kind)
         lost(s)                                  # the scroll opened; its param never reached the client
+        clock.advance(2.0)
         refused = scroll(s)
         assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "scroll_exists"
-        time.sleep(2.2)
+        clock.advance(2.1)                       # unused for longer than the ttl
         reopened = scroll(s)
         stats = s.stats()
         assert ids(reopened) == first_page
@@ -282,14 +283,15 @@ def test_bad_fault_options_are_refused(options: dict) -> None:
 
 # ------------------------------------------------------------------ statistics
 def test_stats_count_scrolls_opened_completed_closed_expired_and_refused() -> None:
-    with scroll_emulator(scroll_ttl=1.5) as s:   # long enough for a busy machine between requests
+    clock = ManualClock()                        # the ttl runs on the test's time, not the machine's
+    with scroll_emulator(scroll_ttl=1.5, scroll_clock=clock) as s:
         read_scroll_retrying(s)
         param = scroll(s).json()["scroll_param"]
         assert scroll(s).status_code == 400
         s.inject_fault(SCROLL, "scroll_restart_500")
         assert scroll(s, param).status_code == 500
         scroll(s)                                # left open: expires without another request
-        time.sleep(1.8)
+        clock.advance(1.6)
         counts = {k: v for k, v in s.stats().items() if "scroll" in k}
         assert counts == {"scrolls_opened": 3, "scrolls_completed": 1, "scrolls_closed_by_fault": 1,
                           "scrolls_expired": 1, "scroll_exists": 1}
