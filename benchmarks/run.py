@@ -28,6 +28,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,14 @@ TOKEN = "benchmark-token"
 RATE_LIMIT_PER_10S = 1666
 RATE_LIMIT_BOUND = RATE_LIMIT_PER_10S / 10.0  # requests per second Intercom admits at most
 CPU_STREAMS = ("contacts", "conversation_parts")
+# --families: the streams read together in one sync each; "the rest" is every other stream.
+FAMILIES = (
+    ("contacts", ("contacts",)),
+    ("conversations + conversation_parts", ("conversations", "conversation_parts")),
+    ("companies + company_segments", ("companies", "company_segments")),
+    ("tickets + ticket_parts", ("tickets", "ticket_parts")),
+)
+REST_FAMILY = "the rest"
 # Sizes that grow with --scale (the rest describe a workspace's setup, not its volume).
 SCALED_SIZES = ("companies", "contacts", "conversations", "activity_logs", "tickets")
 RECORD_PREFIX = re.compile(rb'^\{"type":"RECORD","record":\{"stream":"([^"]+)"')
@@ -569,6 +578,12 @@ class Bench:
         config = self.write("config.json", self.config())
         syncs: List[SyncResult] = []
 
+        if self.args.families:
+            for _ in range(self.args.repeat):  # start-up: commands that read nothing
+                syncs.append(self.run_connector("spec", ["spec"])[0])
+                syncs.append(self.run_connector("check", ["check", "--config", config])[0])
+        for _ in range(self.args.repeat - 1 if self.args.families else 0):
+            syncs.append(self.run_connector("discover", ["discover", "--config", config])[0])
         discover, messages = self.run_connector("discover", ["discover", "--config", config])
         syncs.append(discover)
         catalogs = [m["catalog"] for m in messages if m.get("type") == "CATALOG"]
@@ -579,12 +594,23 @@ class Bench:
         self.catalog_streams = [s["stream"]["name"] for s in configured["streams"]]
         catalog = self.write("catalog.json", configured)
 
+        if self.args.families:
+            named = {stream for _, streams in FAMILIES for stream in streams}
+            rest = tuple(s["name"] for s in discovered if s["name"] not in named)
+            for family, streams in (*FAMILIES, (REST_FAMILY, rest)):
+                family_catalog = self.write("catalog-family.json", catalog_for(discovered, streams))
+                for _ in range(self.args.repeat):
+                    syncs.append(self.run_connector(f"read {family}", ["read", "--config", config, "--catalog", family_catalog])[0])
+            return self.report(syncs)
+
         if self.cpu_mode() and not self.args.not_alone:
             for stream in CPU_STREAMS:  # each stream's own records/s, without the other competing for the CPU
                 alone = self.write(f"catalog-{stream}.json", catalog_for(discovered, (stream,)))
                 result, _ = self.run_connector(f"full read, {stream} alone", ["read", "--config", config, "--catalog", alone])
                 syncs.append(result)
 
+        for _ in range(self.args.repeat - 1):  # the same full read again, for the median of its CPU time
+            syncs.append(self.run_connector("full read", ["read", "--config", config, "--catalog", catalog])[0])
         full, _ = self.run_connector("full read", ["read", "--config", config, "--catalog", catalog])
         syncs.append(full)
         if not self.args.no_incremental and not full.timed_out:
@@ -594,6 +620,9 @@ class Bench:
             incremental, _ = self.run_connector(
                 "incremental read", ["read", "--config", config, "--catalog", catalog, "--state", state])
             syncs.append(incremental)
+        return self.report(syncs)
+
+    def report(self, syncs: List[SyncResult]) -> Dict[str, Any]:
         return {
             "started_at": self.args.started_at,
             "machine": machine(),
@@ -608,6 +637,8 @@ class Bench:
                 "streams": list(self.streams()) if self.streams() else "all",
                 "mutate_fraction": self.args.mutate_fraction,
                 "seed": self.args.seed,
+                "repeat": self.args.repeat,
+                "families": self.args.families,
                 "fault_rates": self.args.fault_rates,
                 "fault_paths": self.args.fault_paths,
                 "max_faults_in_a_row": self.args.max_faults_in_a_row,
@@ -615,6 +646,7 @@ class Bench:
             },
             "workspace": dataclasses.asdict(self.sizes()),
             "syncs": [s.as_dict() for s in syncs],
+            "cpu_medians": cpu_medians(syncs),
         }
 
     def cpu_mode(self) -> bool:
@@ -628,6 +660,48 @@ class Bench:
 
 
 # ------------------------------------------------------------------------------- reporting ----
+
+
+def cpu_medians(syncs: Sequence[SyncResult]) -> List[Dict[str, Any]]:
+    """Per invocation name (a command, a family's read): the median of its runs' connector CPU
+    seconds (user + system) and the records and requests per CPU-second at that median."""
+    runs: Dict[str, List[SyncResult]] = defaultdict(list)
+    for sync in syncs:
+        runs[sync.name].append(sync)
+    out = []
+    for name, group in runs.items():
+        cpu = statistics.median(s.connector_cpu_s or 0.0 for s in group)
+        records = statistics.median(s.records for s in group)
+        requests = statistics.median(s.requests for s in group)
+        out.append({
+            "name": name,
+            "runs": len(group),
+            "cpu_s_median": cpu,
+            "cpu_s_runs": [s.connector_cpu_s for s in group],
+            "records": records,
+            "requests": requests,
+            "records_per_cpu_s": rate(records, cpu),
+            "requests_per_cpu_s": rate(requests, cpu),
+            "wall_s_median": statistics.median(s.wall_s for s in group),
+            "peak_rss_mib_max": max((s.peak_rss_mib or 0.0) for s in group),
+            "other_cpu_s_median": statistics.median(s.other_cpu_s for s in group),
+            "exit_codes": sorted({s.exit_code for s in group}, key=str),
+        })
+    return out
+
+
+def cpu_table(report: Dict[str, Any]) -> List[str]:
+    lines = ["", "## Connector CPU (user + system), medians", "",
+             "| command | runs | CPU s (median) | CPU s (each run) | records | requests | records/CPU-s | "
+             "requests/CPU-s | wall s | peak RSS MiB | other processes' CPU s | exit |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in report.get("cpu_medians") or []:
+        lines.append(
+            f"| {row['name']} | {row['runs']} | {fmt(row['cpu_s_median'], 2)} | "
+            f"{', '.join(fmt(c, 2) for c in row['cpu_s_runs'])} | {fmt(row['records'])} | {fmt(row['requests'])} | "
+            f"{fmt(row['records_per_cpu_s'], 0)} | {fmt(row['requests_per_cpu_s'], 0)} | {fmt(row['wall_s_median'])} | "
+            f"{fmt(row['peak_rss_mib_max'])} | {fmt(row['other_cpu_s_median'])} | {row['exit_codes']} |")
+    return lines
 
 
 def fmt(value: Any, digits: int = 1) -> str:
@@ -711,6 +785,7 @@ def markdown(report: Dict[str, Any]) -> str:
                 lines.append(f"| {name} | {fmt(c['records'])} | {fmt(c['distinct'])} | {fmt(c['expected'])} | {fmt(c['missing'])} | {fmt(c['duplicates'])} |")
         for error in sync["errors"][:5]:
             lines.append(f"\nError: {error[:500]}")
+    lines += cpu_table(report)
     return "\n".join(lines) + "\n"
 
 
@@ -730,6 +805,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--no-incremental", action="store_true", help="skip the mutation and incremental read")
     parser.add_argument("--not-alone", action="store_true",
                         help="CPU-bound mode: skip the full reads of contacts and of conversation_parts each on its own")
+    parser.add_argument("--families", action="store_true",
+                        help="CPU per stream family: spec, check, discover, then one read per family "
+                             "(contacts; conversations + parts; companies + segments; tickets + parts; the rest)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each measured command this many times; the CPU table shows medians (default 1)")
     parser.add_argument("--mutate-fraction", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--span-days", type=int, default=120, help="the workspace's history; start_date is one day before it")
@@ -754,7 +834,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     report = Bench(args).run()
     args.results.mkdir(parents=True, exist_ok=True)
-    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}"
+    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}{'-families' if args.families else ''}"
     path = args.results / f"{args.started_at}-{label}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))
