@@ -12,8 +12,13 @@ from datetime import datetime, timezone
 from typing import Any, List, Mapping, Optional
 
 import orjson
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
-from airbyte_cdk.models import (
+
+from source_intercom.startup import skip_field_docstrings
+
+skip_field_docstrings()  # before the first import of airbyte_cdk
+
+from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch  # noqa: E402
+from airbyte_cdk.models import (  # noqa: E402
     AirbyteConnectionStatus,
     AirbyteErrorTraceMessage,
     AirbyteMessage,
@@ -25,9 +30,9 @@ from airbyte_cdk.models import (
     Type,
 )
 
-from source_intercom.components import describe_config_problems
-from source_intercom.heap import keep_heap_compact
-from source_intercom.source import SourceIntercom, load_manifest
+from source_intercom.components import describe_config_problems  # noqa: E402
+from source_intercom.heap import keep_heap_compact  # noqa: E402
+from source_intercom.source import SourceIntercom, load_manifest  # noqa: E402
 
 
 def connection_specification() -> Mapping[str, Any]:
