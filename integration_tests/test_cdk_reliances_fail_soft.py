@@ -65,6 +65,19 @@ CHANGED_CDKS: Dict[str, str] = {
     """,
 }
 
+CHANGED_CDKS["one decoding of each answer"] = """
+    # The response filters' decoding as an instance method: the CDK decodes as it always did.
+    from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
+
+    def _safe_response_json(self, response):
+        try:
+            return response.json()
+        except ValueError:
+            return {}
+
+    HttpResponseFilter._safe_response_json = _safe_response_json
+"""
+
 # What the warnings name, where a change costs more than one optimisation.
 WARNINGS = {"the API budget": ["Intercom's rate-limit windows on the API budget", "the fair-share cap's spread over the minute"]}
 

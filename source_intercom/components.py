@@ -1304,23 +1304,28 @@ class SpillFile:
         with self._lock:
             assert self._file is not None
             self._file.seek(offset)
-            loads = json.loads if orjson is None else orjson.loads
-            return [loads(self._file.readline()) for _ in range(count)]
-
-
-def _json_line(record: Any) -> bytes:
-    if orjson is not None:
-        try:
-            return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-        except TypeError:  # what orjson does not write (an integer beyond 64 bits): the standard library's way
-            pass
-    return (json.dumps(record) + "\n").encode()
+            return [_from_json_line(self._file.readline()) for _ in range(count)]
 
     def close(self) -> None:
         with self._lock:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+# The spill file's lines: orjson's, or, for a record orjson cannot write (an integer beyond 64 bits,
+# which orjson would read back as a float), the standard library's after a space.
+def _json_line(record: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:
+            pass
+    return (" " + json.dumps(record) + "\n").encode()
+
+
+def _from_json_line(line: bytes) -> Any:
+    return json.loads(line) if orjson is None or line.startswith(b" ") else orjson.loads(line)
 
 
 def _copy_of(error: BaseException) -> BaseException:

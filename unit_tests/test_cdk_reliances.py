@@ -57,3 +57,40 @@ def test_an_optimisation_that_fails_returns_nothing_and_warns_once(caplog: pytes
     assert _warnings(caplog) == [
         "source-intercom could not apply a test optimisation on this airbyte-cdk (AttributeError: _renamed); the sync goes on with the CDK's own behaviour."
     ]
+
+
+def test_without_the_filters_decoding_each_answer_is_decoded_by_the_cdk_and_by_the_records(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
+
+    def renamed(self: Any, response: Any) -> Any:  # a later CDK's method, no longer a staticmethod
+        return response.json()
+
+    monkeypatch.setattr(HttpResponseFilter, "_safe_response_json", renamed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("one decoding of each answer", components._filters_decode_once)
+    assert HttpResponseFilter.__dict__["_safe_response_json"] is renamed
+    assert len(_warnings(caplog)) == 1 and "one decoding of each answer" in _warnings(caplog)[0]
+
+
+def test_the_cli_builds_the_protocols_serializers_without_field_docstrings_and_writes_the_same() -> None:
+    import subprocess
+    import sys
+
+    write_a_message = (
+        "import json; from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, AirbyteMessageSerializer, Level, Type; "
+        "print(json.dumps(AirbyteMessageSerializer.dump(AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.INFO, message='m')))))"
+    )
+    in_the_cli = "import source_intercom.run, attributes_doc; print(attributes_doc.get_attributes_doc.__name__); " + write_a_message
+    cli = subprocess.run([sys.executable, "-c", in_the_cli], capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()
+    cdk = subprocess.run([sys.executable, "-c", write_a_message], capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()
+    assert cli == ["_no_docstrings", *cdk]
+
+
+def test_after_airbyte_cdk_is_imported_the_start_up_changes_nothing() -> None:
+    import attributes_doc
+
+    from source_intercom.startup import skip_field_docstrings
+
+    before = attributes_doc.get_attributes_doc
+    assert skip_field_docstrings() is False and attributes_doc.get_attributes_doc is before

@@ -149,6 +149,38 @@ def test_a_body_that_is_not_an_object_fails_instead_of_being_read_as_empty() -> 
         list(TopLevelListExtractor(parameters={"records_path": "data"}).extract_records(response(["unexpected"])))
 
 
+def test_the_response_filters_and_the_records_share_one_decoding_of_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
+
+    answer = response({"data": [{"id": "1"}, {"id": "2"}]})
+    decodings = []
+    loads = components.orjson.loads
+    monkeypatch.setattr(components.orjson, "loads", lambda content: decodings.append(content) or loads(content))
+    unreadable = HttpResponseFilter(config={}, parameters={}, action="RETRY", predicate="{{ not response }}")
+    assert unreadable.matches(answer) is None
+    records = list(TopLevelListExtractor(parameters={"records_path": "data"}).extract_records(answer))
+    assert records == [{"id": "1"}, {"id": "2"}] and len(decodings) == 1
+    assert records[0] is HttpResponseFilter._safe_response_json(answer)["data"][0]  # the filters' decoding itself
+
+
+def test_a_body_that_is_not_json_is_empty_to_the_filters_and_an_error_to_the_records() -> None:
+    from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
+
+    cut_short = response({})
+    cut_short._content = b'{"data": [{"id": "1"'
+    unreadable = HttpResponseFilter(config={}, parameters={}, action="RETRY", predicate="{{ not response }}")
+    assert unreadable.matches(cut_short) is not None
+    with pytest.raises(ValueError):
+        list(TopLevelListExtractor(parameters={"records_path": "data"}).extract_records(cut_short))
+
+
+def test_a_spilled_record_reads_back_as_written_even_where_orjson_cannot_write_it() -> None:
+    spill = components.SpillFile()
+    records = [{"id": "1", "big": 2**70, "name": "Zoë"}, {"parts": [1.5, None, True, {"x": "y"}]}]
+    assert spill.read(*spill.write(records)) == records
+    assert type(spill.read(*spill.write(records))[0]["big"]) is int
+
+
 GOOD = {"access_token": "tok", "start_date": "2024-01-01T00:00:00Z"}
 
 
