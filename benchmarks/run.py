@@ -578,14 +578,17 @@ class Bench:
         config = self.write("config.json", self.config())
         syncs: List[SyncResult] = []
 
-        if self.args.families:
+        startup = self.args.families or self.args.startup_only
+        if startup:
             for _ in range(self.args.repeat):  # start-up: commands that read nothing
                 syncs.append(self.run_connector("spec", ["spec"])[0])
                 syncs.append(self.run_connector("check", ["check", "--config", config])[0])
-        for _ in range(self.args.repeat - 1 if self.args.families else 0):
+        for _ in range(self.args.repeat - 1 if startup else 0):
             syncs.append(self.run_connector("discover", ["discover", "--config", config])[0])
         discover, messages = self.run_connector("discover", ["discover", "--config", config])
         syncs.append(discover)
+        if self.args.startup_only:
+            return self.report(syncs)
         catalogs = [m["catalog"] for m in messages if m.get("type") == "CATALOG"]
         if not catalogs:
             raise SystemExit(f"discover printed no catalog: {discover.errors}")
@@ -639,6 +642,7 @@ class Bench:
                 "seed": self.args.seed,
                 "repeat": self.args.repeat,
                 "families": self.args.families,
+                "startup_only": self.args.startup_only,
                 "fault_rates": self.args.fault_rates,
                 "fault_paths": self.args.fault_paths,
                 "max_faults_in_a_row": self.args.max_faults_in_a_row,
@@ -808,6 +812,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--families", action="store_true",
                         help="CPU per stream family: spec, check, discover, then one read per family "
                              "(contacts; conversations + parts; companies + segments; tickets + parts; the rest)")
+    parser.add_argument("--startup-only", action="store_true", help="only spec, check and discover (each --repeat times)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each measured command this many times; the CPU table shows medians (default 1)")
     parser.add_argument("--mutate-fraction", type=float, default=0.05)
@@ -834,7 +839,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     report = Bench(args).run()
     args.results.mkdir(parents=True, exist_ok=True)
-    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}{'-families' if args.families else ''}"
+    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}{'-families' if args.families else '-startup' if args.startup_only else ''}"
     path = args.results / f"{args.started_at}-{label}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))
