@@ -444,11 +444,20 @@ class Bench:
         return str(path)
 
     # -- one connector invocation ---------------------------------------------------------
-    def run_connector(self, name: str, argv: List[str]) -> Tuple[SyncResult, List[Dict[str, Any]]]:
+    def measured(self, name: str, argv: List[str]) -> List[SyncResult]:
+        """One run of the connector, preceded by one of the --baseline connector (named
+        "baseline: ...") when there is one: the two alternate, so that both meet the same load."""
+        runs = []
+        if self.args.baseline is not None:
+            runs.append(self.run_connector(f"baseline: {name}", argv, connector=str(self.args.baseline))[0])
+        runs.append(self.run_connector(name, argv)[0])
+        return runs
+
+    def run_connector(self, name: str, argv: List[str], connector: Optional[str] = None) -> Tuple[SyncResult, List[Dict[str, Any]]]:
         """Runs the connector, reading its stdout as it streams. Returns the figures and the non-record messages."""
         assert self.server is not None
         server = self.server
-        command = [self.connector, *argv]
+        command = [connector or self.connector, *argv]
         result = SyncResult(name=name, command=recorded_command(command, self.tmp), code=code_version())
         messages: List[Dict[str, Any]] = []
         server.reset_stats()
@@ -581,10 +590,12 @@ class Bench:
         startup = self.args.families or self.args.startup_only
         if startup:
             for _ in range(self.args.repeat):  # start-up: commands that read nothing
-                syncs.append(self.run_connector("spec", ["spec"])[0])
-                syncs.append(self.run_connector("check", ["check", "--config", config])[0])
+                syncs += self.measured("spec", ["spec"])
+                syncs += self.measured("check", ["check", "--config", config])
         for _ in range(self.args.repeat - 1 if startup else 0):
-            syncs.append(self.run_connector("discover", ["discover", "--config", config])[0])
+            syncs += self.measured("discover", ["discover", "--config", config])
+        if startup and self.args.baseline is not None:
+            syncs += self.measured("discover", ["discover", "--config", config])[:1]
         discover, messages = self.run_connector("discover", ["discover", "--config", config])
         syncs.append(discover)
         if self.args.startup_only:
@@ -603,7 +614,7 @@ class Bench:
             for family, streams in (*FAMILIES, (REST_FAMILY, rest)):
                 family_catalog = self.write("catalog-family.json", catalog_for(discovered, streams))
                 for _ in range(self.args.repeat):
-                    syncs.append(self.run_connector(f"read {family}", ["read", "--config", config, "--catalog", family_catalog])[0])
+                    syncs += self.measured(f"read {family}", ["read", "--config", config, "--catalog", family_catalog])
             return self.report(syncs)
 
         if self.cpu_mode() and not self.args.not_alone:
@@ -613,7 +624,9 @@ class Bench:
                 syncs.append(result)
 
         for _ in range(self.args.repeat - 1):  # the same full read again, for the median of its CPU time
-            syncs.append(self.run_connector("full read", ["read", "--config", config, "--catalog", catalog])[0])
+            syncs += self.measured("full read", ["read", "--config", config, "--catalog", catalog])
+        if self.args.baseline is not None:
+            syncs += self.measured("full read", ["read", "--config", config, "--catalog", catalog])[:1]
         full, _ = self.run_connector("full read", ["read", "--config", config, "--catalog", catalog])
         syncs.append(full)
         if not self.args.no_incremental and not full.timed_out:
@@ -630,6 +643,7 @@ class Bench:
             "started_at": self.args.started_at,
             "machine": machine(),
             "connector": recorded_path(self.connector, self.tmp),
+            "baseline": recorded_path(str(self.args.baseline), self.tmp) if self.args.baseline is not None else None,
             "settings": {
                 "latency_s": self.args.latency,
                 "rate_limit_per_10s": None if self.args.no_rate_limit else RATE_LIMIT_PER_10S,
@@ -812,6 +826,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--families", action="store_true",
                         help="CPU per stream family: spec, check, discover, then one read per family "
                              "(contacts; conversations + parts; companies + segments; tickets + parts; the rest)")
+    parser.add_argument("--baseline", type=Path,
+                        help="another connector (an older version) run before each measured command, alternating "
+                             "with --connector; its rows are named 'baseline: ...'")
     parser.add_argument("--startup-only", action="store_true", help="only spec, check and discover (each --repeat times)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each measured command this many times; the CPU table shows medians (default 1)")
