@@ -1745,6 +1745,8 @@ class ReadingRetriever(Retriever):
         self._parameters = parameters
         self._skipped_logged = False
         self._first_slice: Optional[int] = None
+        self._shown = 0  # records a Builder test read has shown, across the stream's slices
+        self._shown_lock = threading.Lock()
         _PLAYERS[(_workspace_of(self.config), self._reading, self._role)] = self
 
     def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
@@ -1809,15 +1811,21 @@ class ReadingRetriever(Retriever):
     # and response, from the HTTP log messages of the thread that reads the slice. So a test read
     # reads the stream's own slice in the partition's thread, page after page, each page's request
     # logged as the page and each detail's as an auxiliary request, and stops at the Builder's
-    # page limit; the Builder stops taking records at its record limit.
+    # page and record limits (the CDK 7.x Builder reads on past its record limit).
 
     def _read_for_the_builder(self, records_schema: Mapping[str, Any], stream_slice: StreamSlice, limits: Mapping[str, Any]) -> Iterable[StreamData]:
         low, high = _slice_bounds(stream_slice)
         project = ROLES[self._reading][self._role]
         max_pages = int(limits.get("max_pages_per_slice") or 5)
+        max_records = int(limits.get("max_records") or 100)
         for number, records in enumerate(self._builder_pages(low or 0, high if high is not None else int(time.time()))):
             rows = [row for record in records for row in project(record)]
-            yield from self.record_selector.filter_and_transform(rows, {}, records_schema, stream_slice)
+            for record in self.record_selector.filter_and_transform(rows, {}, records_schema, stream_slice):
+                with self._shown_lock:
+                    if self._shown >= max_records:
+                        return
+                    self._shown += 1
+                yield record
             if number + 1 >= max_pages:
                 return
 
