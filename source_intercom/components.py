@@ -1238,10 +1238,14 @@ class _WindowPage:
 # Readings
 # ---------------------------------------------------------------------------------------------
 #
-# Several streams take their records from the same Intercom data: companies and company_segments
-# from the companies scroll; contacts, contact_tags and contact_companies from the contacts
-# search; conversations and conversation_parts from the conversations search (with one GET per
-# conversation for its parts); tickets and ticket_parts from the tickets search. The manifest's
+# Several streams take their records from the same Intercom data: companies, company_segments
+# and company_tags from the companies scroll; contacts, contact_tags and contact_companies from
+# the contacts search; conversations, conversation_tags, conversation_contacts and
+# conversation_teammates from the conversations search, and conversation_parts too (with one GET
+# per conversation for its parts, made only when conversation_parts is synced); tickets,
+# ticket_contacts and ticket_parts from the tickets search. The relationship streams (tags,
+# contacts, teammates, ...) are rows of lists that the parent's records embed: no request of
+# their own. The manifest's
 # `reading_streams` says which stream plays which role in which reading; ROLES below says what
 # each role takes from a record.
 #
@@ -1372,15 +1376,18 @@ def _without(key: str) -> Projection:
     return lambda record: ({k: v for k, v in record.items() if k != key},)
 
 
-def _list_rows(list_name: str, owner: str) -> Projection:
-    """One row per item of a record's embedded list: the owner's id and updated_at, the item's id."""
+def _embedded_list_rows(owner: str, list_name: str, items: Tuple[str, ...] = ("data",)) -> Projection:
+    """One row per item of a record's embedded list (``record[list_name][key]``, the first of the
+    ``items`` keys that holds a list): the owner's id and updated_at (``{owner}_id``,
+    ``{owner}_updated_at``), the item's id. Intercom embeds a contact's lists as ``{"data": [...]}``,
+    a conversation's tags as ``{"type": "tag.list", "tags": [...]}``, its contacts as
+    ``{"type": "contact.list", "contacts": [...]}``, and so on."""
 
     def rows(record: Mapping[str, Any]) -> Iterable[Any]:
         owner_id, owner_updated_at = record.get("id"), record.get("updated_at")
-        return (
-            {f"{owner}_id": owner_id, "id": item.get("id"), f"{owner}_updated_at": owner_updated_at}
-            for item in (record.get(list_name) or {}).get("data") or []
-        )
+        listing = record.get(list_name) or {}
+        found = next((listing[key] for key in items if isinstance(listing.get(key), list)), []) if isinstance(listing, Mapping) else []
+        return ({f"{owner}_id": owner_id, "id": item.get("id"), f"{owner}_updated_at": owner_updated_at} for item in found)
 
     return rows
 
@@ -1399,10 +1406,17 @@ def _parts(owner: str) -> Projection:
 # What each role of a reading takes from a record (the manifest's `reading_streams` says which
 # stream plays it).
 ROLES: Dict[str, Dict[str, Projection]] = {
-    "companies": {"records": _whole, "partitions": _id_and_updated_at},
-    "contacts": {"records": _whole, "tags": _list_rows("tags", "contact"), "companies": _list_rows("companies", "contact")},
-    "conversations": {"records": _without("conversation_parts"), "parts": _parts("conversation")},
-    "tickets": {"records": _without("ticket_parts"), "parts": _parts("ticket")},
+    "companies": {"records": _whole, "partitions": _id_and_updated_at, "tags": _embedded_list_rows("company", "tags", ("tags",))},
+    "contacts": {"records": _whole, "tags": _embedded_list_rows("contact", "tags"), "companies": _embedded_list_rows("contact", "companies")},
+    "conversations": {
+        "records": _without("conversation_parts"),
+        "parts": _parts("conversation"),
+        "tags": _embedded_list_rows("conversation", "tags", ("tags",)),
+        "contacts": _embedded_list_rows("conversation", "contacts", ("contacts",)),
+        # `teammates` in the 2.11 and 2.16 descriptions; Intercom's SDKs read the same list as `admins`.
+        "teammates": _embedded_list_rows("conversation", "teammates", ("teammates", "admins")),
+    },
+    "tickets": {"records": _without("ticket_parts"), "parts": _parts("ticket"), "contacts": _embedded_list_rows("ticket", "contacts", ("contacts",))},
 }
 
 
