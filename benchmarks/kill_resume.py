@@ -5,8 +5,9 @@
     .venv/bin/python benchmarks/kill_resume.py --at 0.7 --scale 0.5
 
 1. A full sync of every stream runs to its end: its wall time T.
-2. A full sync from scratch is SIGKILLed at ``--at`` x T; its records and the last STATE of each
-   stream are kept.
+2. A full sync from scratch is SIGKILLed once it has emitted ``--at`` of the whole sync's records
+   (by record count, not by time: a busy machine changes the pace, not the point of the kill); its
+   records and the last STATE of each stream are kept.
 3. A sync resumes from those states and runs to its end.
 
 Per stream: records emitted before the kill, how many of them their stream's last STATE covers
@@ -26,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,21 +49,24 @@ def request_key(request: RequestRecord) -> Tuple[str, str, str, str]:
     return request.method, request.path, json.dumps(request.query, sort_keys=True), json.dumps(request.body, sort_keys=True)
 
 
-def run(args: List[str], kill_after_s: Optional[float] = None) -> Tuple[List[Dict[str, Any]], float]:
-    """The messages of ``source-intercom ARGS``, SIGKILLed after ``kill_after_s`` if given, and its wall time."""
+def run(args: List[str], kill_after_records: Optional[int] = None) -> Tuple[List[Dict[str, Any]], float]:
+    """The messages of ``source-intercom ARGS``, SIGKILLed once it has printed ``kill_after_records``
+    records if given, and its wall time."""
     env = {**os.environ, "SOURCE_INTERCOM_SCROLL_EXPIRY_SECONDS": str(SCROLL_EXPIRY_S)}
-    with tempfile.TemporaryFile("w+") as out:
-        started = time.monotonic()
-        proc = subprocess.Popen([CLI, *args], stdout=out, stderr=subprocess.DEVNULL, env=env)
-        timer = threading.Timer(kill_after_s, lambda: os.kill(proc.pid, signal.SIGKILL)) if kill_after_s else None
-        if timer:
-            timer.start()
-        proc.wait()
-        if timer:
-            timer.cancel()
-        wall = time.monotonic() - started
-        out.seek(0)
-        return parse_messages(out.read()), wall
+    started = time.monotonic()
+    proc = subprocess.Popen([CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    assert proc.stdout is not None
+    lines, records = [], 0
+    for line in proc.stdout:
+        lines.append(line)
+        if kill_after_records is not None and '"RECORD"' in line[:30]:
+            records += 1
+            if records >= kill_after_records:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    proc.wait()
+    wall = time.monotonic() - started
+    return parse_messages("".join(lines)), wall
 
 
 def cursor_of(stream: str, record: Dict[str, Any]) -> Optional[int]:
@@ -74,7 +77,7 @@ def cursor_of(stream: str, record: Dict[str, Any]) -> Optional[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--at", type=float, default=0.7, help="kill at this fraction of a whole sync's time (default 0.7)")
+    parser.add_argument("--at", type=float, default=0.7, help="kill once this fraction of a whole sync's records is emitted (default 0.7)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
@@ -93,10 +96,11 @@ def main() -> None:
         files = file_args(folder, config=config, catalog=catalog)
 
         whole, whole_wall = run(["read", *files])
-        print(f"whole sync: {whole_wall:.1f} s, {sum(1 for m in whole if m['type'] == 'RECORD')} records", file=sys.stderr)
+        whole_records = sum(1 for m in whole if m["type"] == "RECORD")
+        print(f"whole sync: {whole_wall:.1f} s, {whole_records} records", file=sys.stderr)
         time.sleep(SCROLL_EXPIRY_S + 1)
         server.reset_stats()
-        killed, killed_wall = run(["read", *files], kill_after_s=args.at * whole_wall)
+        killed, killed_wall = run(["read", *files], kill_after_records=int(args.at * whole_records))
         server.wait_idle()
         before = list(server.requests)
         time.sleep(SCROLL_EXPIRY_S + 1)

@@ -5,7 +5,9 @@ help-center lists, 60 for deleted conversations, 25 for calls; the companies scr
 logs and the news take none, so their server's own), one per conversation for its parts, one per company for
 its segments, one per contact list Intercom cuts at 10 items (and per further page of it), one per
 ticket whose search result cuts its parts short, one per single-page list (and one for team_admins, which reads the teams' list again). A parent
-read for several streams (the companies scroll, the searches) counts once.
+read for several streams (the companies scroll, the searches) counts once, and the relationship
+streams that take the rows of lists their parents embed (company_tags, conversation_tags, ...)
+cost nothing more.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 from typing import Dict, Iterable
 
 from intercom_emulator import EmulatorServer, Workspace
+from source_intercom.stream_facts import reading_families
 
 SEARCH_PAGE = 150
 LIST_PAGE = 150
@@ -24,6 +27,9 @@ CONTACT_LIST_PAGE = 15  # the emulator's default for a contact's companies and n
 EMBEDDED_MAX = 10  # Intercom embeds at most 10 items of a contact's list
 SINGLE_PAGE = ("admins", "teams", "team_admins", "tags", "segments", "company_attributes", "contact_attributes",
                "conversation_attributes", "ticket_types", "ticket_states", "help_centers", "subscription_types")
+
+
+READINGS = reading_families()  # a reading costs its requests once, however many of its streams a sync holds
 
 
 def pages(records: int, per_page: int) -> int:
@@ -38,12 +44,12 @@ def fewest_requests(ws: Workspace, server: EmulatorServer, start: int, streams: 
     for stream in selected:
         if stream in SINGLE_PAGE:
             fewest[stream] = 1
-        elif stream == "companies" or (stream == "company_segments" and "companies" not in selected):
-            fewest[stream] = math.ceil(len(ws.companies) / server.scroll_page_size) + 1  # and the empty page that ends it
+    if selected & set(READINGS["companies"]):
+        first = next(stream for stream in READINGS["companies"] if stream in selected)
+        fewest[first] = math.ceil(len(ws.companies) / server.scroll_page_size) + 1  # and the empty page that ends it
     if "company_segments" in selected:
         fewest["company_segments"] = fewest.get("company_segments", 0) + len({company for company, _ in ws.expected_ids("company_segments", start)})
-    readings = {"contacts": ("contacts", "contact_tags", "contact_companies"), "conversations": ("conversations", "conversation_parts"),
-                "tickets": ("tickets", "ticket_parts")}
+    readings = {reading: family for reading, family in READINGS.items() if reading != "companies"}
     for reading, family in readings.items():
         if selected & set(family):
             first = next(stream for stream in family if stream in selected)

@@ -46,7 +46,7 @@ from source_intercom.source import load_manifest
 from source_intercom.stream_facts import stream_facts
 
 TOKEN = "builder-token-0123456789"
-BUILDER_DAYS = 90
+BUILDER_DAYS = 90  # the start date a Builder user picks, days ago; for a stream sliced by day, five days
 # The limits the Builder applies when the user sets none (what it sends as __test_read_config).
 DEFAULT_LIMITS = {"max_records": TestLimits.DEFAULT_MAX_RECORDS, "max_pages_per_slice": TestLimits.DEFAULT_MAX_PAGES_PER_SLICE,
                   "max_slices": TestLimits.DEFAULT_MAX_SLICES}
@@ -87,12 +87,14 @@ class BuilderBackend:
     def __init__(self, server: EmulatorServer, folder: Path) -> None:
         copy = manifest_only_copy(folder, scroll_expiry_env(SCROLL_EXPIRY))
         self.injected, self.env = copy.injected, copy.env
-        # As a Builder user tests a stream: from a recent start date, so that the few slices a
-        # test read shows (five weeks of a search stream) hold records.
-        self.user_config = config_for(server, start_date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - BUILDER_DAYS * 86_400)))
+        self.server = server
+        self.user_config = self.config_from(BUILDER_DAYS)
 
-    def request(self, command: str, stream: Optional[str] = None, **injected: Any) -> Answer:
-        config = {**self.user_config, **self.injected, "__command": command, **injected}
+    def config_from(self, days: int) -> Dict[str, Any]:
+        return config_for(self.server, start_date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86_400)))
+
+    def request(self, command: str, stream: Optional[str] = None, user_config: Optional[Dict[str, Any]] = None, **injected: Any) -> Answer:
+        config = {**(user_config or self.user_config), **self.injected, "__command": command, **injected}
         # The Builder reads one stream at a time, in full refresh, from an empty schema.
         catalog = {"streams": [{"stream": {"name": stream, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
                                 "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]} if stream else {}
@@ -106,8 +108,15 @@ class BuilderBackend:
             )
         return Answer(done.returncode, parse_messages(done.stdout), done.stderr)
 
-    def test_read(self, stream: str) -> Answer:
-        return self.request("test_read", stream, __test_read_config=DEFAULT_LIMITS)
+    def test_read(self, stream: str, days: Optional[int] = None) -> Answer:
+        return self.request("test_read", stream, self.config_from(days) if days else None, __test_read_config=DEFAULT_LIMITS)
+
+
+def start_days(definition: Dict[str, Any]) -> int:
+    """As a Builder user tests a stream: from a start date recent enough that the slices a test
+    read shows hold records (the first five days, for a stream sliced by day)."""
+    window_days = ((definition.get("incremental_sync") or {}).get("$parameters") or {}).get("window_days")
+    return DEFAULT_LIMITS["max_slices"] * int(window_days) if window_days else BUILDER_DAYS
 
 
 def summary(stream: str, data: Dict[str, Any]) -> str:
@@ -124,8 +133,9 @@ def run_the_builder(folder: Path) -> Dict[str, Any]:
     with running_emulator(workspace, token=TOKEN, scroll_ttl=SCROLL_EXPIRY) as server:
         backend = BuilderBackend(server, folder)
         resolved = backend.request("resolve_manifest")
+        days = {definition["name"]: start_days(definition) for definition in resolved.data["manifest"]["streams"]}
         with ThreadPoolExecutor(IN_PARALLEL) as pool:
-            reads = dict(zip(STREAMS, pool.map(backend.test_read, STREAMS)))
+            reads = dict(zip(STREAMS, pool.map(lambda stream: backend.test_read(stream, days[stream]), STREAMS)))
         server.wait_idle()
         scrolls = sum(1 for request in server.requests if request.path == "/companies/scroll")
     return {

@@ -28,7 +28,7 @@ def assert_complete(run: Run, workspace: Workspace, streams: List[str]) -> None:
 @pytest.mark.parametrize(
     "denied, skipped, permission",
     [
-        ({"tickets": 403}, ["tickets", "ticket_parts"], "Read tickets"),
+        ({"tickets": 403}, ["tickets", "ticket_parts", "ticket_contacts"], "Read tickets"),
         ({"ticket_types": 401}, ["ticket_types"], "Read tickets"),
         ({"articles": 403}, ["articles"], "Read and list articles"),
         ({"help_center": 403}, ["help_center_collections", "help_centers"], "Read and list articles"),

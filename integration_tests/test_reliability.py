@@ -84,10 +84,12 @@ def test_after_a_429_the_retry_waits_for_the_window_to_reset(compact_workspace: 
     # The 429 names the end of its 10-second window (X-RateLimit-Reset; the windows are aligned to
     # multiples of 10 unix seconds): the retry waits for it (at least 0.5 s), and no longer than a
     # window, as the connector says when it decides to wait (a busy machine only delays the retry).
+    # The wait it logs is the CDK's: the connector's (at most the window, 10 s, plus 0.5 s of
+    # jitter) and the second the CDK always adds; a 429 early in a window comes close to 11.5 s.
     window_end = (int(admins[0].started) // 10 + 1) * 10
     assert admins[1].started >= window_end and admins[1].started - admins[0].ended >= 0.5, (admins[0].started, admins[1].started)
     waits = [float(m.group(1)) for m in map(re.compile(r"HTTP 429 on .*retrying in ([0-9.]+) s").search, run.logs()) if m]
-    assert len(waits) == 1 and waits[0] <= 10.5, run.logs()
+    assert len(waits) == 1 and waits[0] <= 11.5, run.logs()
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -272,7 +272,6 @@ def conversation(ws: Workspace, r: Conversation, with_parts: bool = False) -> di
     state = CONV_STATES[(r.idx + r.rev) % 4]
     first_t = parts[0].created_at if parts else r.created_at
     admin_id = int(ws.admins[r.admin_index].id) if r.admin_index >= 0 else None
-    has_contact = 0 <= r.contact_index < len(ws.contacts)
     d = {
         "type": "conversation", "id": r.id, "title": None if r.idx % 3 else f"Conversation {r.idx}",
         "created_at": r.created_at, "updated_at": r.updated_at,
@@ -288,9 +287,10 @@ def conversation(ws: Workspace, r: Conversation, with_parts: bool = False) -> di
                    "subject": "", "body": "<p>" + " ".join(rng.choice(WORDS) for _ in range(6)) + "</p>",
                    "author": part_author(ws, NONE, r.contact_index), "attachments": [], "url": None,
                    "redacted": False},
-        "contacts": {"type": "contact.list", "contacts": [contact_ref(ws, r.contact_index)] if has_contact else []},
+        "contacts": {"type": "contact.list", "contacts": [contact_ref(ws, c) for c in ws.conversation_contact_indexes(r)]},
+        # the admins who wrote a part (the 2.11 description's `teammates` key)
         "teammates": {"type": "admin.list",
-                      "teammates": [{"type": "admin", "id": str(admin_id)}] if admin_id is not None else []},
+                      "teammates": [{"type": "admin", "id": ws.admins[a].id} for a in ws.conversation_teammate_indexes(r)]},
         "custom_attributes": custom_attributes(rng, CONVERSATION_CUSTOM_ATTRS, r.created_at),
         "first_contact_reply": {"created_at": first_t, "type": "conversation", "url": None},
         "sla_applied": None,

@@ -20,10 +20,15 @@ from .records import (NONE, PART_CAP, ActivityLog, Article, Call, Collection, Co
 from .sizes import WorkspaceSizes
 from .vocabulary import ACTIVITY_TYPES, DAY, PART_TYPES
 
+# Relationship streams: one row per item of a list its parent embeds, (parent id, item id).
+EMBEDDED_LIST_STREAMS = ("company_tags", "conversation_tags", "conversation_contacts", "conversation_teammates",
+                         "ticket_contacts")
 INCREMENTAL_STREAMS = ("companies", "company_segments", "contacts", "contact_tags", "contact_companies",
                        "conversations", "conversation_parts", "deleted_conversations", "activity_logs", "tickets",
-                       "ticket_parts", "segments", "articles", "help_center_collections", "news_items", "calls")
-PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies", "team_admins")  # keys: (parent id, child id)
+                       "ticket_parts", "segments", "articles", "help_center_collections", "news_items",
+                       "calls") + EMBEDDED_LIST_STREAMS
+PAIR_STREAMS = ("company_segments", "contact_tags", "contact_companies",
+                "team_admins") + EMBEDDED_LIST_STREAMS  # keys: (parent id, child id)
 FULL_STREAMS = ("admins", "teams", "team_admins", "tags", "company_attributes", "contact_attributes",
                 "conversation_attributes", "ticket_types", "ticket_states", "help_centers", "newsfeeds",
                 "subscription_types")
@@ -35,6 +40,7 @@ MAX_CONTACT_NOTES = 19          # note ids leave room for 20 a contact (render.n
 MANY_COMPANIES_EVERY = 50       # every 50th contact belongs to more than 10 companies
 MANY_NOTES_EVERY = 30           # every 30th contact has more than 10 notes
 MANY_TICKET_PARTS_EVERY = 10    # every 10th ticket has more parts than a search result carries
+GROUP_CONVERSATION_EVERY = 10   # every 10th conversation has one or two more contacts (a group conversation)
 NEVER = -(1 << 62)          # a start date before every record
 
 
@@ -396,6 +402,26 @@ class Workspace:
             r.rev += 1
             return r.id
 
+    def set_tags(self, kind: str, record_id, tag_ids: list[str], updated_at: int | None = None) -> str:
+        """Tag a company or conversation (``kind``) with exactly ``tag_ids`` (one version step):
+        tagging and untagging update it, as in Intercom."""
+        with self.lock:
+            table = {"company": self.company_by_id, "conversation": self.conversation_by_id}[kind]
+            r = self._find(table, record_id, kind)
+            by_id = {t.id: i for i, t in enumerate(self.tags)}
+            r.tag_indexes = tuple(sorted(by_id[t] for t in tag_ids))
+            r.version = self._bump()
+            r.updated_at = int(updated_at if updated_at is not None else self.now())
+            r.rev += 1
+            return r.id
+
+    def _maybe_retag(self, r, version: int) -> None:
+        """A third of the records a mutation touches get other tags, from a generator of their own
+        (the mutation's other draws stay as they were)."""
+        rng = random.Random(f"{self.seed}:retag:{version}:{r.id}")
+        if self.tags and rng.random() < 0.3:
+            r.tag_indexes = self._sample_indexes(rng, len(self.tags), min(len(self.tags), rng.randint(0, 3)))
+
     def delete_conversation(self, conversation_id, deleted_at: int | None = None) -> str:
         """Delete a conversation (one version step): it leaves searches and GET answers 404, and
         GET /conversations/deleted lists it with ``deleted_at`` (now unless given)."""
@@ -532,6 +558,7 @@ class Workspace:
                 touch(r)
                 if self.segments and rng.random() < 0.3:
                     r.segment_indexes = self._company_segment_indexes(rng)
+                self._maybe_retag(r, v)
             for _ in range(n_new(len(self.companies))):
                 self._append_company(self._new_company(rng, len(self.companies), now, now, v))
             summary["companies"] = sum(1 for r in self.companies if r.version == v)
@@ -540,6 +567,7 @@ class Workspace:
             new_parts = 0
             for r in pick(live):
                 touch(r)
+                self._maybe_retag(r, v)
                 if rng.random() < 0.7:
                     n = rng.randint(1, 3)
                     r.parts.extend(self._new_part(rng, now, v) for _ in range(n))
@@ -613,6 +641,8 @@ class Workspace:
                             for s in r.segment_indexes}
                 case "contact_tags" | "contact_companies":
                     return self._contact_pairs(stream, (r for r in self.contacts if r.updated_at >= sd))
+                case _ if stream in EMBEDDED_LIST_STREAMS:
+                    return self._embedded_pairs(stream, lambda r: r.updated_at >= sd)
                 case "conversations":
                     return {r.id for r in self.conversations if not r.deleted and r.updated_at >= sd}
                 case "conversation_parts":
@@ -644,6 +674,8 @@ class Workspace:
                             for s in r.segment_indexes}
                 case "contact_tags" | "contact_companies":
                     return self._contact_pairs(stream, (r for r in self.contacts if r.version > sv))
+                case _ if stream in EMBEDDED_LIST_STREAMS:
+                    return self._embedded_pairs(stream, lambda r: r.version > sv)
                 case "conversations":
                     return {r.id for r in self.conversations if not r.deleted and r.version > sv}
                 case "conversation_parts":
@@ -668,6 +700,20 @@ class Workspace:
             return {(r.id, self.tags[t].id) for r in contacts for t in r.tag_indexes}
         return {(r.id, self.companies[c].id) for r in contacts for c in r.company_indexes}
 
+    def _embedded_pairs(self, stream: str, chosen: Callable[[object], bool]) -> set[tuple[str, str]]:
+        """(parent id, item id) of every item of the embedded list ``stream`` is made of, of the
+        parents ``chosen`` keeps (deleted conversations are in no search)."""
+        parent, items = {
+            "company_tags": (self.companies, lambda r: [self.tags[t].id for t in r.tag_indexes]),
+            "conversation_tags": (self.conversations, lambda r: [self.tags[t].id for t in r.tag_indexes]),
+            "conversation_contacts": (self.conversations,
+                                      lambda r: [self.contacts[c].id for c in self.conversation_contact_indexes(r)]),
+            "conversation_teammates": (self.conversations,
+                                       lambda r: [self.admins[a].id for a in self.conversation_teammate_indexes(r)]),
+            "ticket_contacts": (self.tickets, lambda r: [self.contacts[r.contact_index].id] if r.contact_index >= 0 else []),
+        }[stream]
+        return {(r.id, item) for r in parent if not r.deleted and chosen(r) for item in items(r)}
+
     def ground_truth(self, start_date: int | None = None) -> dict[str, list]:
         """Every stream's expected keys, sorted (``PAIR_STREAMS`` as [parent id, child id] pairs)."""
         out = {}
@@ -677,6 +723,26 @@ class Workspace:
         return out
 
     # ------------------------------------------------------------------ relationship lists
+    def conversation_contact_indexes(self, r: Conversation) -> list[int]:
+        """The contacts of a conversation: its customer, and in every 10th conversation one or two
+        more (a group conversation), drawn from a generator of its own among the contacts the
+        workspace was generated with (so they stay as they are while contacts are added)."""
+        if not 0 <= r.contact_index < len(self.contacts):
+            return []
+        found = [r.contact_index]
+        if r.idx % GROUP_CONVERSATION_EVERY == 4:
+            rng = random.Random(f"{self.seed}:group-conversation:{r.id}")
+            population = min(self.sizes.contacts, len(self.contacts))
+            found += [c for c in rng.sample(range(population), min(population, 2))[:rng.randint(1, 2)] if c != r.contact_index]
+        return found
+
+    def conversation_teammate_indexes(self, r: Conversation) -> list[int]:
+        """The teammates of a conversation: the admins who wrote at least one of its parts, in the
+        order of their first part."""
+        if not self.admins:
+            return []
+        return list(dict.fromkeys(p.admin_index % len(self.admins) for p in r.parts if p.admin_index >= 0))
+
     def contact_tag_ids(self, contact_id) -> list[str]:
         """Every tag of a contact (its record embeds only the first 10)."""
         with self.lock:

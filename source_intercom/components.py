@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from dataclasses import InitVar, dataclass, field, replace
-from typing import Any, Callable, Deque, Dict, FrozenSet, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Any, Callable, Counter, Deque, Dict, FrozenSet, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -99,6 +99,34 @@ def _keep_only_partition_cursors_in_flight() -> None:
 
 
 cdk_reliance("the cap on partition cursors kept in memory (ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER)", _keep_only_partition_cursors_in_flight)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints of sub-streams
+# ---------------------------------------------------------------------------------------------
+#
+# The CDK emits a sub-stream's state (company_segments': its parent's progress and the partitions'
+# cursors) at most once every 600 s while it reads, so a sync killed within ten minutes of a
+# sub-stream's start reads all its partitions again. Every SUB_STREAM_STATE_EVERY_S instead: a
+# state message is one line of a few kilobytes, with one cursor per partition in flight.
+SUB_STREAM_STATE_EVERY_S = 60.0
+
+
+def _checkpoint_sub_streams_every_minute() -> None:
+    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
+
+    cdk_throttle = ConcurrentPerPartitionCursor._throttle_state_message
+    assert callable(cdk_throttle) and "_last_emission_time" in cdk_throttle.__code__.co_names
+
+    def throttle_state_message(self: Any) -> Optional[float]:
+        """The time now, when the last state message is SUB_STREAM_STATE_EVERY_S old; else None."""
+        now = time.time()
+        return None if now - self._last_emission_time <= SUB_STREAM_STATE_EVERY_S else now
+
+    ConcurrentPerPartitionCursor._throttle_state_message = throttle_state_message  # type: ignore[method-assign]
+
+
+cdk_reliance("a sub-stream's state every minute (ConcurrentPerPartitionCursor._throttle_state_message)", _checkpoint_sub_streams_every_minute)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1262,10 +1290,14 @@ class _WindowPage:
 # Readings
 # ---------------------------------------------------------------------------------------------
 #
-# Several streams take their records from the same Intercom data: companies and company_segments
-# from the companies scroll; contacts, contact_tags and contact_companies from the contacts
-# search; conversations and conversation_parts from the conversations search (with one GET per
-# conversation for its parts); tickets and ticket_parts from the tickets search. The manifest's
+# Several streams take their records from the same Intercom data: companies, company_segments
+# and company_tags from the companies scroll; contacts, contact_tags and contact_companies from
+# the contacts search; conversations, conversation_tags, conversation_contacts and
+# conversation_teammates from the conversations search, and conversation_parts too (with one GET
+# per conversation for its parts, made only when conversation_parts is synced); tickets,
+# ticket_contacts and ticket_parts from the tickets search. The relationship streams (tags,
+# contacts, teammates, ...) are rows of lists that the parent's records embed: no request of
+# their own. The manifest's
 # `reading_streams` says which stream plays which role in which reading; ROLES below says what
 # each role takes from a record.
 #
@@ -1352,6 +1384,7 @@ class SpillQueue:
         self._ready = threading.Condition()
         self._finished = False
         self._error: Optional[BaseException] = None
+        self.starving = False  # a reader waits for records not put yet
 
     def put(self, records: List[Any]) -> None:
         if not records:
@@ -1362,6 +1395,7 @@ class SpillQueue:
                 self._in_memory += len(records)
             else:
                 self._items.append(self._spill.write(records))
+            self.starving = False
             self._ready.notify_all()
 
     def finish(self, error: Optional[BaseException] = None) -> None:
@@ -1377,7 +1411,10 @@ class SpillQueue:
         while True:
             with self._ready:
                 while not self._items and not self._finished:
-                    if not self._ready.wait(timeout=heartbeat_seconds):
+                    self.starving = True
+                    woken = self._ready.wait(timeout=heartbeat_seconds)
+                    self.starving = False
+                    if not woken:
                         waited += heartbeat_seconds
                         LOGGER.info(f"Waiting for {waiting_for} ({waited:.0f} s so far).")
                 if not self._items:
@@ -1406,15 +1443,18 @@ def _without(key: str) -> Projection:
     return lambda record: ({k: v for k, v in record.items() if k != key},)
 
 
-def _list_rows(list_name: str, owner: str) -> Projection:
-    """One row per item of a record's embedded list: the owner's id and updated_at, the item's id."""
+def _embedded_list_rows(owner: str, list_name: str, items: Tuple[str, ...] = ("data",)) -> Projection:
+    """One row per item of a record's embedded list (``record[list_name][key]``, the first of the
+    ``items`` keys that holds a list): the owner's id and updated_at (``{owner}_id``,
+    ``{owner}_updated_at``), the item's id. Intercom embeds a contact's lists as ``{"data": [...]}``,
+    a conversation's tags as ``{"type": "tag.list", "tags": [...]}``, its contacts as
+    ``{"type": "contact.list", "contacts": [...]}``, and so on."""
 
     def rows(record: Mapping[str, Any]) -> Iterable[Any]:
         owner_id, owner_updated_at = record.get("id"), record.get("updated_at")
-        return (
-            {f"{owner}_id": owner_id, "id": item.get("id"), f"{owner}_updated_at": owner_updated_at}
-            for item in (record.get(list_name) or {}).get("data") or []
-        )
+        listing = record.get(list_name) or {}
+        found = next((listing[key] for key in items if isinstance(listing.get(key), list)), []) if isinstance(listing, Mapping) else []
+        return ({f"{owner}_id": owner_id, "id": item.get("id"), f"{owner}_updated_at": owner_updated_at} for item in found)
 
     return rows
 
@@ -1433,10 +1473,17 @@ def _parts(owner: str) -> Projection:
 # What each role of a reading takes from a record (the manifest's `reading_streams` says which
 # stream plays it).
 ROLES: Dict[str, Dict[str, Projection]] = {
-    "companies": {"records": _whole, "partitions": _id_and_updated_at},
-    "contacts": {"records": _whole, "tags": _list_rows("tags", "contact"), "companies": _list_rows("companies", "contact")},
-    "conversations": {"records": _without("conversation_parts"), "parts": _parts("conversation")},
-    "tickets": {"records": _without("ticket_parts"), "parts": _parts("ticket")},
+    "companies": {"records": _whole, "partitions": _id_and_updated_at, "tags": _embedded_list_rows("company", "tags", ("tags",))},
+    "contacts": {"records": _whole, "tags": _embedded_list_rows("contact", "tags"), "companies": _embedded_list_rows("contact", "companies")},
+    "conversations": {
+        "records": _without("conversation_parts"),
+        "parts": _parts("conversation"),
+        "tags": _embedded_list_rows("conversation", "tags", ("tags",)),
+        "contacts": _embedded_list_rows("conversation", "contacts", ("contacts",)),
+        # `teammates` in the 2.11 and 2.16 descriptions; Intercom's SDKs read the same list as `admins`.
+        "teammates": _embedded_list_rows("conversation", "teammates", ("teammates", "admins")),
+    },
+    "tickets": {"records": _without("ticket_parts"), "parts": _parts("ticket"), "contacts": _embedded_list_rows("ticket", "contacts", ("contacts",))},
 }
 
 
@@ -1483,6 +1530,8 @@ class Reading:
         self._lock = threading.Lock()
         self._turn = threading.Condition(self._lock)  # a slice emitted, a role released
         self._emitted: Dict[str, set] = collections.defaultdict(set)  # role -> starts of the slices it has emitted
+        self._emitted_to: Dict[str, int] = {}  # role -> the start of its first slice not emitted yet
+        self._unemitted: Dict[Tuple[str, int], int] = collections.Counter()  # (role, slice) -> the role's records read, not yet emitted
         self._thread: Optional[threading.Thread] = None
 
     def roles(self) -> FrozenSet[str]:
@@ -1501,6 +1550,8 @@ class Reading:
             dropped = [key for key in self._queues if key[0] == role]
             for key in dropped:
                 self._queues.pop(key).finish()
+            for key in [key for key in self._unemitted if key[0] == role]:
+                del self._unemitted[key]
             self._turn.notify_all()
 
     def records(self, role: str, low: int) -> Iterator[List[Any]]:
@@ -1515,19 +1566,29 @@ class Reading:
             others = "" if len(self._grids) == 1 else ", which other streams of this sync read too"
         try:
             self._wait_for_the_slice_before(role, low)
-            yield from queue_.batches(f"the {self.name} reading{others}")
+            for batch in queue_.batches(f"the {self.name} reading{others}"):
+                yield batch
+                with self._lock:
+                    self._unemitted[(role, low)] -= len(batch)
+                    self._turn.notify_all()
         finally:
             with self._lock:
                 self._queues.pop((role, low), None)
+                self._unemitted.pop((role, low), None)
                 self._emitted[role].add(low)
                 self._turn.notify_all()
 
     # A stream's slices are emitted one after the other, oldest first, and the reading keeps at
-    # most SLICES_AHEAD slices ahead of the stream least far on: the CDK checkpoints a slice once it
-    # and every earlier one are emitted, so slices emitted side by side (or read far ahead of what
-    # is emitted) would all be lost to a kill. Both waits are bounded: they order the work, they
-    # never hold it up for good (a slice the CDK runs late or never costs WAIT_AT_MOST).
+    # most SLICES_AHEAD slices, and RECORDS_AHEAD of a stream's records, ahead of the stream least
+    # far on: the CDK checkpoints a slice once it and every earlier one are emitted, so slices
+    # emitted side by side (or read far ahead of what is emitted) would all be lost to a kill.
+    # Where slices hold hundreds of records (recent days, for conversations), the records bound
+    # it: a stream emits records more slowly than the reading reads them when the CDK's record
+    # path is what binds, and reading further ahead would not make the sync faster.
+    # Both waits are bounded: they order the work, they never hold it up for good (a slice the
+    # CDK runs late or never costs WAIT_AT_MOST).
     SLICES_AHEAD = 4
+    RECORDS_AHEAD = 500
     WAIT_AT_MOST = 30.0
 
     def _wait_for_the_slice_before(self, role: str, low: int) -> None:
@@ -1535,26 +1596,41 @@ class Reading:
             grid = self._grids.get(role)
             if grid is None or grid.step is None or low - grid.step < grid.anchor:
                 return
-            self._turn.wait_for(lambda: low - grid.step in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST)
+            self._turn.wait_for(lambda: self._has_emitted(role, low - grid.step) or role not in self._grids, timeout=self.WAIT_AT_MOST)
+
+    def _has_emitted(self, role: str, low: int) -> bool:
+        return low < self._emitted_to.get(role, low) or low in self._emitted[role]
 
     def _emitted_through(self, role: str, grid: SliceGrid) -> int:
-        """The last second of the slices the role has emitted, oldest first without a gap."""
-        low = grid.anchor
+        """The last second of the slices the role has emitted, oldest first without a gap (kept as
+        it moves: a stream may have thousands of slices)."""
+        low = max(self._emitted_to.get(role, grid.anchor), grid.anchor)
         while low in self._emitted[role]:
+            self._emitted[role].discard(low)
             low += grid.step or 0
             if not grid.step:
                 break
+        self._emitted_to[role] = low
         return low - 1
 
     def _too_far_ahead(self) -> bool:
+        if any(queue_.starving for queue_ in self._queues.values()):
+            return False  # a stream waits for what the reading has not read yet
+        unemitted: Counter = collections.Counter()
+        for (role, _), count in self._unemitted.items():
+            unemitted[role] += count
+        if any(count > self.RECORDS_AHEAD for count in unemitted.values()):
+            return True
         covered = self._covered_to
-        if covered is None:
-            return False
-        return any(grid.step and covered - self._emitted_through(role, grid) > self.SLICES_AHEAD * grid.step for role, grid in self._grids.items())
+        return covered is not None and any(
+            grid.step and covered - self._emitted_through(role, grid) > self.SLICES_AHEAD * grid.step for role, grid in self._grids.items()
+        )
 
     def _keep_near_the_streams(self) -> None:
+        deadline = time.monotonic() + self.WAIT_AT_MOST
         with self._lock:
-            self._turn.wait_for(lambda: not self._too_far_ahead(), timeout=self.WAIT_AT_MOST)
+            while self._too_far_ahead() and time.monotonic() < deadline:
+                self._turn.wait(timeout=0.2)  # a stream's reader that starts waiting does not notify: looked at again
 
     def _queue(self, role: str, low: int) -> SpillQueue:
         key = (role, low)
@@ -1595,6 +1671,8 @@ class Reading:
                     for (role, low), batch in rows.items():
                         if role in self._grids and (role, low) not in self._taken or (role, low) in self._queues:
                             self._queue(role, low).put(batch)
+                            if low <= grids[role].end:  # a record changed during the sync lies past every slice: no stream reads it
+                                self._unemitted[(role, low)] += len(batch)
                     if page.covered_to is not None:
                         self._covered_to = page.covered_to
                         self._finish_covered()
@@ -1644,7 +1722,7 @@ _POOLS: Dict[Tuple[str, int], concurrent.futures.ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-DETAIL_PAGES_AHEAD = 4
+DETAIL_PAGES_AHEAD = 1
 
 
 def pages_with_details(
@@ -1748,6 +1826,8 @@ class ReadingRetriever(Retriever):
         self._parameters = parameters
         self._skipped_logged = False
         self._first_slice: Optional[int] = None
+        self._shown = 0  # records a Builder test read has shown, across the stream's slices
+        self._shown_lock = threading.Lock()
         _PLAYERS[(_workspace_of(self.config), self._reading, self._role)] = self
 
     def read_records(self, records_schema: Mapping[str, Any], stream_slice: Optional[StreamSlice] = None) -> Iterable[StreamData]:
@@ -1812,15 +1892,21 @@ class ReadingRetriever(Retriever):
     # and response, from the HTTP log messages of the thread that reads the slice. So a test read
     # reads the stream's own slice in the partition's thread, page after page, each page's request
     # logged as the page and each detail's as an auxiliary request, and stops at the Builder's
-    # page limit; the Builder stops taking records at its record limit.
+    # page and record limits (the CDK 7.x Builder reads on past its record limit).
 
     def _read_for_the_builder(self, records_schema: Mapping[str, Any], stream_slice: StreamSlice, limits: Mapping[str, Any]) -> Iterable[StreamData]:
         low, high = _slice_bounds(stream_slice)
         project = ROLES[self._reading][self._role]
         max_pages = int(limits.get("max_pages_per_slice") or 5)
+        max_records = int(limits.get("max_records") or 100)
         for number, records in enumerate(self._builder_pages(low or 0, high if high is not None else int(time.time()))):
             rows = [row for record in records for row in project(record)]
-            yield from self.record_selector.filter_and_transform(rows, {}, records_schema, stream_slice)
+            for record in self.record_selector.filter_and_transform(rows, {}, records_schema, stream_slice):
+                with self._shown_lock:
+                    if self._shown >= max_records:
+                        return
+                    self._shown += 1
+                yield record
             if number + 1 >= max_pages:
                 return
 

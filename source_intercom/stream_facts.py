@@ -41,3 +41,10 @@ def stream_facts() -> Dict[str, StreamFacts]:
         cursor = (stream.get("incremental_sync") or {}).get("cursor_field")
         facts[name] = StreamFacts(name, (key,) if isinstance(key, str) else tuple(key), cursor, parameters.get("api_path", ""))
     return facts
+
+
+@functools.lru_cache(maxsize=1)
+def reading_families() -> Dict[str, Tuple[str, ...]]:
+    """The streams of each reading (the manifest's ``reading_streams``), its records' stream first:
+    one reading serves them all (components.py, "Readings")."""
+    return {reading: tuple(roles.values()) for reading, roles in load_manifest()["definitions"]["reading_streams"].items()}

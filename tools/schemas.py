@@ -113,14 +113,15 @@ class Stream:
     api_version: str = BASE_VERSION  # the OpenAPI description the component is read from
 
 
-def contact_list_row(item: str, stream: str) -> dict[str, Schema]:
-    """The columns of a row of a contact's list: the contact, the item, the contact's updated_at."""
+def list_row(owner: str, item: str, stream: str) -> dict[str, Schema]:
+    """The columns of a relationship row, one item of a list its owner embeds: the owner's id, the
+    item's id, the owner's updated_at."""
     return {
-        "contact_id": property_of("string", "The id of the contact."),
+        f"{owner}_id": property_of("string", f"The id of the {owner}."),
         "id": property_of("string", f"The id of the {item} (its record is in the {stream} stream)."),
-        "contact_updated_at": property_of(
-            "integer", "The time the contact was last updated, in seconds since the Unix epoch: the rows of a contact's "
-            "current list are those with its latest contact_updated_at."
+        f"{owner}_updated_at": property_of(
+            "integer", f"The time the {owner} was last updated, in seconds since the Unix epoch: the rows of a {owner}'s "
+            f"current list are those with its latest {owner}_updated_at."
         ),
     }
 
@@ -232,14 +233,47 @@ STREAMS: dict[str, Stream] = {
         ("contact_id", "id"),
         "A tag of a contact: one row per tag in the contact's whole tags list (POST /contacts/search, "
         "GET /contacts/{id}/tags beyond the 10 tags Intercom embeds).",
-        added=contact_list_row("tag", "tags"),
+        added=list_row("contact", "tag", "tags"),
     ),
     "contact_companies": Stream(
         "",
         ("contact_id", "id"),
         "A company of a contact: one row per company in the contact's whole companies list (POST "
         "/contacts/search, GET /contacts/{id}/companies beyond the 10 companies Intercom embeds).",
-        added=contact_list_row("company", "companies"),
+        added=list_row("contact", "company", "companies"),
+    ),
+    "company_tags": Stream(
+        "",
+        ("company_id", "id"),
+        "A tag of a company: one row per tag in the tags list the company embeds (GET /companies/scroll).",
+        added=list_row("company", "tag", "tags"),
+    ),
+    "conversation_tags": Stream(
+        "",
+        ("conversation_id", "id"),
+        "A tag of a conversation: one row per tag in the tags list the conversation embeds (POST /conversations/search).",
+        added=list_row("conversation", "tag", "tags"),
+    ),
+    "conversation_contacts": Stream(
+        "",
+        ("conversation_id", "id"),
+        "A contact (user or lead) of a conversation: one row per contact in the contacts list the conversation "
+        "embeds, its customer and any added to a group conversation (POST /conversations/search).",
+        added=list_row("conversation", "contact", "contacts"),
+    ),
+    "conversation_teammates": Stream(
+        "",
+        ("conversation_id", "id"),
+        "A teammate of a conversation: one row per admin in the teammates list the conversation embeds, the "
+        "teammates who wrote at least one of its parts (POST /conversations/search).",
+        added=list_row("conversation", "admin", "admins"),
+    ),
+    "ticket_contacts": Stream(
+        "",
+        ("ticket_id", "id"),
+        "A contact of a ticket: one row per contact in the contacts list the ticket embeds, the contacts it "
+        "concerns (POST /tickets/search).",
+        added=list_row("ticket", "contact", "contacts"),
     ),
 }
 

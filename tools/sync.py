@@ -14,7 +14,8 @@ and PyAirbyte's logs go to <output>/logs.
 Against the emulator (no --config) it starts the emulator, runs a full sync into
 <output>/intercom-demo.duckdb (recreated on every run), lets the emulator change some records,
 runs an incremental sync from the state kept in the database, and compares the tables with the
-emulator's ground truth. With --config it syncs <output>/intercom.duckdb: a full sync the first
+emulator's ground truth, and the current relationships (the docs' query on each relationship
+table: company_tags, conversation_contacts, ...) with the workspace's lists. With --config it syncs <output>/intercom.duckdb: a full sync the first
 time, incremental afterwards (delete the file to start over).
 
 The demo workspace's token has the export_reporting_data scope, so the demo also lands Intercom's
@@ -305,6 +306,32 @@ def sync_real_workspace(config_path: Path, output: Path) -> int:
 # ------------------------------------------------------------------------------ emulator ----
 
 
+def relationship_streams() -> Dict[str, Tuple[str, str, str]]:
+    """{stream: (parent stream, parent id column, parent updated_at column)} of the streams whose
+    rows are a parent's list (key ``<parent>_id``, ``id``; cursor the parent's updated_at), from
+    the manifest's readings."""
+    from source_intercom.stream_facts import reading_families, stream_facts
+
+    facts = stream_facts()
+    return {stream: (family[0], facts[stream].primary_key[0], str(facts[stream].cursor_field))
+            for family in reading_families().values() for stream in family[1:]
+            if len(facts[stream].primary_key) == 2 and facts[stream].cursor_field}
+
+
+def current_relationships(cache: Any, stream: str, parent: str, parent_id: str, parent_updated_at: str) -> Set[Tuple[str, str]]:
+    """The docs' "current relationships" query (docs/intercom.md, "Applying deletions and changed
+    lists"): the rows of each parent's latest read, deleted conversations left out."""
+    from sqlalchemy import inspect, text
+
+    engine = cache.get_sql_engine()
+    deleted = "deleted_conversations" in set(inspect(engine).get_table_names(schema="main")) and parent == "conversations"
+    query = (f'SELECT r."{parent_id}", r.id FROM main."{stream}" r JOIN main."{parent}" p '
+             f'ON p.id = r."{parent_id}" AND r."{parent_updated_at}" = p.updated_at'
+             + (" WHERE p.id NOT IN (SELECT id FROM main.deleted_conversations)" if deleted else ""))
+    with engine.connect() as connection:
+        return {(str(owner), str(item)) for owner, item in connection.execute(text(query))}
+
+
 def latest_updated_at(workspace: Any, stream: str) -> Dict[str, int]:
     """The workspace's current updated_at by id, for the streams whose records change."""
     records = {"contacts": workspace.contacts, "companies": workspace.companies, "conversations": workspace.conversations,
@@ -379,6 +406,8 @@ def sync_emulator(output: Path) -> int:
         retention_start = now - 729 * 86_400   # the connector clips start_date to the reporting retention
         reporting_report = [(s, *compare_reporting(server, cache, s, max(DEMO_START_TS, retention_start))) for s in reporting]
         example = median_first_response_per_week(cache) if "reporting_conversation" in reporting else ""
+        relationships = [(s, *relationship) for s, relationship in relationship_streams().items() if s in streams]
+        current = {s: current_relationships(cache, s, *relationship) for s, *relationship in relationships}
     except exceptions.PyAirbyteError as error:
         return connector_failed(error)
     finally:
@@ -400,6 +429,16 @@ def sync_emulator(output: Path) -> int:
     print(table(report, ("stream", "full sync", "workspace", "check", "incremental read", "changed", "in DuckDB", "workspace now", "check")))
     for note in notes:
         print(f"  {note}")
+    # The relationship tables keep every row they ever received; the docs' query gives the current
+    # lists, which must be the workspace's now.
+    current_report = []
+    for s, *_ in relationships:
+        missing, extra = len(after[s] - current[s]), len(current[s] - after[s])
+        current_report.append((s, len(current[s]), len(after[s]), "ok" if not missing and not extra else f"MISMATCH: {missing} missing, {extra} not current"))
+    failed |= any(status != "ok" for *_, status in current_report)
+    if current_report:
+        print()
+        print(table(current_report, ("relationship stream", "current rows (docs' query)", "workspace now", "check")))
     if reporting_report:
         print()
         print(table(reporting_report, ("reporting stream", "distinct rows in DuckDB", "dataset rows", "check")))

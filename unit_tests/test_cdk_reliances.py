@@ -94,3 +94,21 @@ def test_after_airbyte_cdk_is_imported_the_start_up_changes_nothing() -> None:
 
     before = attributes_doc.get_attributes_doc
     assert skip_field_docstrings() is False and attributes_doc.get_attributes_doc is before
+
+
+def test_a_sub_streams_state_is_emitted_every_minute_not_every_ten(monkeypatch: pytest.MonkeyPatch) -> None:
+    cursor = ConcurrentPerPartitionCursor.__new__(ConcurrentPerPartitionCursor)
+    now = 1_000_000.0
+    monkeypatch.setattr(components.time, "time", lambda: now)
+    cursor._last_emission_time = now - 61
+    assert cursor._throttle_state_message() == now
+    cursor._last_emission_time = now - 59
+    assert cursor._throttle_state_message() is None
+
+
+def test_without_the_state_throttle_the_cdk_keeps_its_own(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delattr(ConcurrentPerPartitionCursor, "_throttle_state_message")
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        components.cdk_reliance("a sub-stream's state every minute", components._checkpoint_sub_streams_every_minute)
+    assert not hasattr(ConcurrentPerPartitionCursor, "_throttle_state_message")
+    assert len(_warnings(caplog)) == 1 and "state every minute" in _warnings(caplog)[0]

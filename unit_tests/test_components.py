@@ -136,6 +136,34 @@ def test_each_part_carries_its_conversation() -> None:
     assert list(ROLES["conversations"]["records"](conversation)) == [{"id": "42", "created_at": 1, "updated_at": 2}]
 
 
+def test_each_item_of_an_embedded_list_is_a_row_with_its_parents_id_and_updated_at() -> None:
+    conversation = {
+        "id": "42", "updated_at": 9,
+        "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": "t1", "name": "VIP"}, {"type": "tag", "id": "t2", "name": "Bug"}]},
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "c1", "external_id": None}]},
+        "teammates": {"type": "admin.list", "teammates": [{"type": "admin", "id": "a1"}]},
+    }
+    roles = ROLES["conversations"]
+    assert list(roles["tags"](conversation)) == [
+        {"conversation_id": "42", "id": "t1", "conversation_updated_at": 9},
+        {"conversation_id": "42", "id": "t2", "conversation_updated_at": 9},
+    ]
+    assert list(roles["contacts"](conversation)) == [{"conversation_id": "42", "id": "c1", "conversation_updated_at": 9}]
+    assert list(roles["teammates"](conversation)) == [{"conversation_id": "42", "id": "a1", "conversation_updated_at": 9}]
+    # Intercom's SDKs read the teammates as `admins`: the same rows
+    as_admins = {**conversation, "teammates": {"type": "admin.list", "admins": [{"type": "admin", "id": "a1"}]}}
+    assert list(roles["teammates"](as_admins)) == [{"conversation_id": "42", "id": "a1", "conversation_updated_at": 9}]
+    # no list, an empty one, or null: no row
+    for missing in ({}, {"teammates": None}, {"teammates": {"type": "admin.list", "teammates": []}}):
+        assert list(roles["teammates"]({"id": "42", "updated_at": 9, **missing})) == []
+    company = {"id": "co", "updated_at": 3, "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": "t1", "name": "VIP"}]}}
+    assert list(ROLES["companies"]["tags"](company)) == [{"company_id": "co", "id": "t1", "company_updated_at": 3}]
+    ticket = {"id": "7", "updated_at": 4, "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "c1"}]}}
+    assert list(ROLES["tickets"]["contacts"](ticket)) == [{"ticket_id": "7", "id": "c1", "ticket_updated_at": 4}]
+    contact = {"id": "p", "updated_at": 5, "tags": {"type": "list", "data": [{"type": "tag", "id": "t1"}], "has_more": False}}
+    assert list(ROLES["contacts"]["tags"](contact)) == [{"contact_id": "p", "id": "t1", "contact_updated_at": 5}]
+
+
 def test_a_parent_read_for_its_children_keeps_only_the_fields_they_need() -> None:
     body = {"conversations": [{"id": "7", "updated_at": 5, "source": {"body": "x" * 100}, "statistics": {}}]}
     slim = TopLevelListExtractor(parameters={"records_path": "conversations", "record_fields": ["id", "updated_at"]})

@@ -6,6 +6,8 @@ oldest slice first."""
 from __future__ import annotations
 
 import threading
+
+import pytest
 from typing import Any, FrozenSet, Iterator, List
 
 from airbyte_cdk.sources.types import StreamSlice
@@ -48,6 +50,54 @@ def test_roles_whose_first_slices_differ_share_one_reading_each_by_its_own_slice
     assert [r["id"] for batch in reading.records("tags", 100) for r in batch] == ["t2"]  # nothing before its first slice
     assert [r["id"] for batch in reading.records("records", 100) for r in batch] == ["y"]
     assert asked == [(0, 199)]  # read once, from the earliest first slice
+
+
+def test_the_reading_stays_at_most_records_ahead_of_what_a_stream_has_emitted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every record in one slice (a busy recent day): the slices do not bound the reading, the
+    # records do. A stream that takes no more records holds the reading (for at most
+    # WAIT_AT_MOST), and one that takes them lets it go on within its slice.
+    pages_read = []
+    page_size = 100
+    monkeypatch.setattr(Reading, "RECORDS_AHEAD", 300)
+
+    def produce(start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
+        for n in range(20):
+            pages_read.append(n)
+            yield Page([{"id": f"{n}-{i}", "updated_at": 10} for i in range(page_size)], None)
+
+    reading = Reading("contacts", produce, {"records": SliceGrid(0, 99, 100)})
+    batches = reading.records("records", 0)
+    first = next(batches)  # the reader is attached and reads no further
+    deadline = threading.Event()
+    while len(pages_read) < 4 and not deadline.wait(0.05):
+        pass
+    deadline.wait(0.5)  # time for the reading to go further, were it not held
+    assert len(pages_read) <= 300 // page_size + 2, pages_read
+    rest = [r["id"] for batch in batches for r in batch]
+    assert len(first) + len(rest) == 20 * page_size and len(pages_read) == 20
+
+
+def test_the_reading_never_holds_while_a_stream_waits_for_what_it_has_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One worker: the contacts' slice waits for the reading to cover it, while contact_tags, not
+    # scheduled yet, has more records waiting than RECORDS_AHEAD. Holding the reading for
+    # contact_tags would hold the only worker too (for WAIT_AT_MOST, page after page).
+    monkeypatch.setattr(Reading, "RECORDS_AHEAD", 10)
+    monkeypatch.setattr(Reading, "WAIT_AT_MOST", 10 * HANG)
+    tags = {"data": [{"id": f"t{i}"} for i in range(20)]}
+
+    def produce(start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
+        for n in range(5):
+            yield Page([{"id": f"c{n}", "updated_at": 10 + n, "tags": tags}], None)
+        yield Page([], 99)
+
+    reading = Reading("contacts", produce, {"records": SliceGrid(0, 99, 100), "tags": SliceGrid(0, 99, 100)})
+    contacts: List[Any] = []
+    reader = threading.Thread(target=lambda: contacts.extend(r["id"] for batch in reading.records("records", 0) for r in batch), daemon=True)
+    reader.start()
+    reader.join(HANG)
+    assert not reader.is_alive(), "the reading held while the only stream reading waited for it"
+    assert contacts == [f"c{n}" for n in range(5)]
+    assert len([r for batch in reading.records("tags", 0) for r in batch]) == 100
 
 
 class _Partition:

@@ -570,6 +570,13 @@ def _sync_all(s, start_date):
                            for t in get(s, f"/contacts/{c}/tags", session=sess).json()["data"]}
     out["contact_companies"] = {(c, x["id"]) for c in out["contacts"]
                                 for x in follow_pages(s, f"/contacts/{c}/companies", sess)}
+    # the relationship streams: the lists the parents embed (2.11 shapes: {"type": "tag.list", "tags": [...]}, ...)
+    out["company_tags"] = {(c["id"], t["id"]) for c in companies if c["updated_at"] >= start_date
+                           for t in c["tags"]["tags"]}
+    for stream, key in (("conversation_tags", "tags"), ("conversation_contacts", "contacts"),
+                        ("conversation_teammates", "teammates")):
+        out[stream] = {(c["id"], x["id"]) for c in convs for x in c[key][key]}
+    out["ticket_contacts"] = {(t["id"], x["id"]) for t in tickets for x in t["contacts"]["contacts"]}
     deleted = follow_pages(s, "/conversations/deleted", sess, headers={**H, "Intercom-Version": "2.16"},
                            key="conversations")
     out["deleted_conversations"] = {c["id"] for c in deleted if c["deleted_at"] >= start_date}
