@@ -1398,6 +1398,11 @@ class SpillQueue:
             self.starving = False
             self._ready.notify_all()
 
+    def ended_empty(self) -> bool:
+        """Whether the queue is finished, without an error, and holds nothing."""
+        with self._ready:
+            return self._finished and self._error is None and not self._items
+
     def finish(self, error: Optional[BaseException] = None) -> None:
         with self._ready:
             if not self._finished:
@@ -1530,7 +1535,6 @@ class Reading:
         self._lock = threading.Lock()
         self._turn = threading.Condition(self._lock)  # a slice emitted, a role released
         self._emitted: Dict[str, set] = collections.defaultdict(set)  # role -> starts of the slices it has emitted
-        self._emitted_to: Dict[str, int] = {}  # role -> the start of its first slice not emitted yet
         self._unemitted: Dict[Tuple[str, int], int] = collections.Counter()  # (role, slice) -> the role's records read, not yet emitted
         self._thread: Optional[threading.Thread] = None
 
@@ -1578,16 +1582,14 @@ class Reading:
                 self._emitted[role].add(low)
                 self._turn.notify_all()
 
-    # A stream's slices are emitted one after the other, oldest first, and the reading keeps at
-    # most SLICES_AHEAD slices, and RECORDS_AHEAD of a stream's records, ahead of the stream least
-    # far on: the CDK checkpoints a slice once it and every earlier one are emitted, so slices
-    # emitted side by side (or read far ahead of what is emitted) would all be lost to a kill.
-    # Where slices hold hundreds of records (recent days, for conversations), the records bound
-    # it: a stream emits records more slowly than the reading reads them when the CDK's record
-    # path is what binds, and reading further ahead would not make the sync faster.
+    # A stream's slices are emitted one after the other, oldest first (an empty one closes at
+    # once), and the reading reads at most RECORDS_AHEAD of a started stream's records ahead of
+    # what that stream has emitted: the CDK checkpoints a slice once it and every earlier one are
+    # emitted, so slices emitted side by side (or read far ahead of what is emitted) would all be
+    # lost to a kill. A stream emits records more slowly than the reading reads them when the
+    # CDK's record path is what binds, and reading further ahead would not make the sync faster.
     # Both waits are bounded: they order the work, they never hold it up for good (a slice the
-    # CDK runs late or never costs WAIT_AT_MOST).
-    SLICES_AHEAD = 4
+    # CDK runs late or never costs WAIT_AT_MOST, and says so in the log).
     RECORDS_AHEAD = 500
     WAIT_AT_MOST = 30.0
 
@@ -1596,40 +1598,30 @@ class Reading:
             grid = self._grids.get(role)
             if grid is None or grid.step is None or low - grid.step < grid.anchor:
                 return
-            self._turn.wait_for(lambda: self._has_emitted(role, low - grid.step) or role not in self._grids, timeout=self.WAIT_AT_MOST)
-
-    def _has_emitted(self, role: str, low: int) -> bool:
-        return low < self._emitted_to.get(role, low) or low in self._emitted[role]
-
-    def _emitted_through(self, role: str, grid: SliceGrid) -> int:
-        """The last second of the slices the role has emitted, oldest first without a gap (kept as
-        it moves: a stream may have thousands of slices)."""
-        low = max(self._emitted_to.get(role, grid.anchor), grid.anchor)
-        while low in self._emitted[role]:
-            self._emitted[role].discard(low)
-            low += grid.step or 0
-            if not grid.step:
-                break
-        self._emitted_to[role] = low
-        return low - 1
+            if self._queues[(role, low)].ended_empty():
+                return  # nothing to emit: an empty slice closes at once (years of them before a workspace's first record)
+            if not self._turn.wait_for(lambda: low - grid.step in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST):
+                LOGGER.info(f"The {self.name} reading's {role} slice from {low} waited {self.WAIT_AT_MOST:.0f} s for the slice before it; it goes on.")
 
     def _too_far_ahead(self) -> bool:
+        """Whether a stream that has started taking its slices is too far behind the reading. A
+        stream the CDK has not started yet (its partitions are generated stream after stream)
+        does not count: holding the reading would not start it sooner; its records spill to disk."""
         if any(queue_.starving for queue_ in self._queues.values()):
             return False  # a stream waits for what the reading has not read yet
+        started = {role for role, _ in self._taken}
         unemitted: Counter = collections.Counter()
         for (role, _), count in self._unemitted.items():
             unemitted[role] += count
-        if any(count > self.RECORDS_AHEAD for count in unemitted.values()):
-            return True
-        covered = self._covered_to
-        return covered is not None and any(
-            grid.step and covered - self._emitted_through(role, grid) > self.SLICES_AHEAD * grid.step for role, grid in self._grids.items()
-        )
+        return any(count > self.RECORDS_AHEAD for role, count in unemitted.items() if role in started)
 
     def _keep_near_the_streams(self) -> None:
         deadline = time.monotonic() + self.WAIT_AT_MOST
         with self._lock:
-            while self._too_far_ahead() and time.monotonic() < deadline:
+            while self._too_far_ahead():
+                if time.monotonic() >= deadline:
+                    LOGGER.info(f"The {self.name} reading waited {self.WAIT_AT_MOST:.0f} s for its streams to take what it read; it goes on.")
+                    return
                 self._turn.wait(timeout=0.2)  # a stream's reader that starts waiting does not notify: looked at again
 
     def _queue(self, role: str, low: int) -> SpillQueue:

@@ -100,6 +100,22 @@ def test_the_reading_never_holds_while_a_stream_waits_for_what_it_has_not_read(m
     assert len([r for batch in reading.records("tags", 0) for r in batch]) == 100
 
 
+def test_an_empty_slice_closes_at_once_without_waiting_for_the_slice_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Years before a workspace's first record are empty slices: each closing only after the one
+    # before it would cost a thread hand-over per slice, per stream.
+    monkeypatch.setattr(Reading, "WAIT_AT_MOST", 10 * HANG)
+
+    def produce(start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
+        yield Page([{"id": "late", "updated_at": 950}], 999)
+
+    reading = Reading("contacts", produce, {"records": SliceGrid(0, 999, 100)})
+    assert [r for batch in reading.records("records", 0) for r in batch] == []
+    empty = threading.Thread(target=lambda: list(reading.records("records", 500)), daemon=True)
+    empty.start()  # the slices from 100 to 400 are not read yet
+    empty.join(HANG)
+    assert not empty.is_alive(), "an empty slice waited for the slice before it"
+
+
 class _Partition:
     def __init__(self, start: Any) -> None:
         self._start = start
