@@ -1529,6 +1529,7 @@ class Reading:
         self._spill = SpillFile()
         self._queues: Dict[Tuple[str, int], SpillQueue] = {}
         self._taken: set = set()  # (role, slice) read or being read
+        self._started: set = set()  # the roles that have taken a slice
         self._covered_to: Optional[int] = None
         self._finished = False
         self._error: Optional[BaseException] = None
@@ -1562,6 +1563,7 @@ class Reading:
         """The role's records of the slice starting at ``low``, in batches."""
         with self._lock:
             self._taken.add((role, low))
+            self._started.add(role)
             queue_ = self._queue(role, low)
             self._finish_covered()
             if self._thread is None:
@@ -1598,7 +1600,8 @@ class Reading:
             grid = self._grids.get(role)
             if grid is None or grid.step is None or low - grid.step < grid.anchor:
                 return
-            if self._queues[(role, low)].ended_empty():
+            queue_ = self._queues.get((role, low))
+            if queue_ is not None and queue_.ended_empty():
                 return  # nothing to emit: an empty slice closes at once (years of them before a workspace's first record)
             if not self._turn.wait_for(lambda: low - grid.step in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST):
                 LOGGER.info(f"The {self.name} reading's {role} slice from {low} waited {self.WAIT_AT_MOST:.0f} s for the slice before it; it goes on.")
@@ -1609,11 +1612,10 @@ class Reading:
         does not count: holding the reading would not start it sooner; its records spill to disk."""
         if any(queue_.starving for queue_ in self._queues.values()):
             return False  # a stream waits for what the reading has not read yet
-        started = {role for role, _ in self._taken}
         unemitted: Counter = collections.Counter()
         for (role, _), count in self._unemitted.items():
             unemitted[role] += count
-        return any(count > self.RECORDS_AHEAD for role, count in unemitted.items() if role in started)
+        return any(count > self.RECORDS_AHEAD for role, count in unemitted.items() if role in self._started)
 
     def _keep_near_the_streams(self) -> None:
         deadline = time.monotonic() + self.WAIT_AT_MOST

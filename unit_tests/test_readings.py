@@ -116,6 +116,28 @@ def test_an_empty_slice_closes_at_once_without_waiting_for_the_slice_before(monk
     assert not empty.is_alive(), "an empty slice waited for the slice before it"
 
 
+def test_a_stream_the_cdk_has_not_started_does_not_hold_the_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CDK generates partitions stream after stream: contact_tags may start long after contacts.
+    # Its records spill to disk meanwhile; holding the reading for it would hold contacts too.
+    monkeypatch.setattr(Reading, "RECORDS_AHEAD", 10)
+    monkeypatch.setattr(Reading, "WAIT_AT_MOST", 10 * HANG)
+    tags = {"data": [{"id": f"t{i}"} for i in range(20)]}
+    done = threading.Event()
+
+    def produce(start: int, end: int, roles: FrozenSet[str]) -> Iterator[Page]:
+        yield Page([{"id": "c0", "updated_at": 10, "tags": tags}], 99)
+        for n in range(1, 6):
+            yield Page([{"id": f"c{n}", "updated_at": 100 + n, "tags": tags}], None)
+        yield Page([], 199)
+        done.set()
+
+    reading = Reading("contacts", produce, {"records": SliceGrid(0, 199, 100), "tags": SliceGrid(0, 199, 100)})
+    assert [r["id"] for batch in reading.records("records", 0) for r in batch] == ["c0"]
+    assert done.wait(HANG), "the reading waited for a stream that has not started"
+    assert [r["id"] for batch in reading.records("records", 100) for r in batch] == [f"c{n}" for n in range(1, 6)]
+    assert len([r for batch in reading.records("tags", 0) for r in batch]) == 20
+
+
 class _Partition:
     def __init__(self, start: Any) -> None:
         self._start = start
