@@ -29,7 +29,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 CLI = str(Path(sys.executable).with_name("source-intercom"))
 # Imported once by the fork server; every forked run starts with them loaded.
-PRELOADED = ["source_intercom.run", __name__]
+PRELOADED = ["integration_tests.cli_preload", "source_intercom.run", __name__]
 # Variables that act while Python starts or imports: a run whose environment has other values than
 # the fork server had when it started is not forked from it.
 STARTUP_VARIABLES = ("PYTHON", "AIRBYTE_ENABLE_UNSAFE_CODE")

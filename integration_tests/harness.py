@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 import yaml
 
 from integration_tests.cli_process import CLI, start_cli
-from source_intercom.source import MANIFEST_PATH
+from source_intercom.manifest_file import MANIFEST_PATH
 from source_intercom.stream_facts import stream_facts
 
 START_DATE = "2024-06-01T00:00:00Z"  # before every workspace's first record (they span the last 400 days at most)

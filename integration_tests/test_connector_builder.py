@@ -42,7 +42,7 @@ from integration_tests.harness import (
 )
 from integration_tests.workspaces import small_workspace
 from intercom_emulator import EmulatorServer, running_emulator
-from source_intercom.source import load_manifest
+from source_intercom.manifest_file import load_manifest
 from source_intercom.stream_facts import stream_facts
 
 TOKEN = "builder-token-0123456789"

@@ -3,36 +3,27 @@
 airbyte-cdk 7.x declarative sources must be given config, catalog and state when they are built
 (``launch(Source(), args)`` alone silently ignores ``--state``), so they are read here first.
 The config is checked before the source is built, with messages that name the field to fix.
+
+``spec`` is the manifest's spec block, printed without importing airbyte_cdk (a unit test keeps
+it equal to the CDK's). The other commands import airbyte_cdk the way source_intercom/startup.py
+prepares it, and only then the modules that build on it.
 """
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from typing import Any, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 
 import orjson
 
-from source_intercom.startup import skip_field_docstrings
+from source_intercom.manifest_file import load_manifest, spec_message
+from source_intercom.startup import import_the_cdk
 
-skip_field_docstrings()  # before the first import of airbyte_cdk
+if TYPE_CHECKING:
+    from airbyte_cdk.models import AirbyteMessage, FailureType
 
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch  # noqa: E402
-from airbyte_cdk.models import (  # noqa: E402
-    AirbyteConnectionStatus,
-    AirbyteErrorTraceMessage,
-    AirbyteMessage,
-    AirbyteMessageSerializer,
-    AirbyteTraceMessage,
-    FailureType,
-    Status,
-    TraceType,
-    Type,
-)
-
-from source_intercom.components import describe_config_problems  # noqa: E402
-from source_intercom.heap import keep_heap_compact  # noqa: E402
-from source_intercom.source import SourceIntercom, load_manifest  # noqa: E402
+    from source_intercom.source import SourceIntercom
 
 
 def connection_specification() -> Mapping[str, Any]:
@@ -40,11 +31,26 @@ def connection_specification() -> Mapping[str, Any]:
 
 
 def _emit(message: AirbyteMessage) -> None:
+    from airbyte_cdk.models import AirbyteMessageSerializer
+
     print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
 
 
-def _fail(command: str, message: str, failure_type: FailureType = FailureType.config_error) -> None:
-    """Report a problem found before the source could be built, the way the protocol expects it."""
+def _fail(command: str, message: str, failure_type: Optional[FailureType] = None) -> None:
+    """Report a problem found before the source could be built, the way the protocol expects it
+    (a config error unless said otherwise)."""
+    from airbyte_cdk.models import (
+        AirbyteConnectionStatus,
+        AirbyteErrorTraceMessage,
+        AirbyteMessage,
+        AirbyteTraceMessage,
+        FailureType,
+        Status,
+        TraceType,
+        Type,
+    )
+
+    failure_type = failure_type or FailureType.config_error
     if command == "check" and failure_type == FailureType.config_error:
         _emit(AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=AirbyteConnectionStatus(status=Status.FAILED, message=message)))
         sys.exit(0)
@@ -67,6 +73,11 @@ def _load(what: str, path: Optional[str], reader: Any, command: str) -> Any:
 
 
 def build_source(args: List[str]) -> SourceIntercom:
+    from airbyte_cdk.entrypoint import AirbyteEntrypoint
+
+    from source_intercom.components import describe_config_problems
+    from source_intercom.source import SourceIntercom
+
     command = args[0] if args else ""
     config_path = AirbyteEntrypoint.extract_config(args)
     config = _load("config", config_path, SourceIntercom.read_config, command)
@@ -81,6 +92,14 @@ def build_source(args: List[str]) -> SourceIntercom:
 
 def run(args: Optional[List[str]] = None) -> None:
     args = sys.argv[1:] if args is None else args
+    if args == ["spec"]:
+        print(orjson.dumps(spec_message()).decode(), flush=True)
+        return
+    import_the_cdk()
+    from airbyte_cdk.entrypoint import launch
+
+    from source_intercom.heap import keep_heap_compact
+
     if args[:1] == ["read"]:
         keep_heap_compact()
     launch(build_source(args), args)

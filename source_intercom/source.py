@@ -3,29 +3,20 @@
 import copy
 import json
 import sys
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from airbyte_cdk.models import AirbyteStateMessage, AirbyteStateMessageSerializer, ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
 from airbyte_cdk.sources.source import TState
-from airbyte_cdk.utils.yaml_loader import safe_load_yaml
 
 from source_intercom import components
+from source_intercom.manifest_file import load_manifest
 
-MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
 RECORDS_WAITING_FOR_STDOUT = 1_000
 
 # The manifest names its custom classes the way the Airbyte platform loads them in manifest-only
 # mode (`source_declarative_manifest.components.X`); the package serves the same module there.
 sys.modules.setdefault("source_declarative_manifest.components", components)
-
-
-@lru_cache(maxsize=1)
-def load_manifest() -> Mapping[str, Any]:
-    """The parsed manifest, read once per process (the CLI needs its spec before the source)."""
-    return safe_load_yaml(MANIFEST_PATH.read_text())  # type: ignore[no-any-return]
 
 
 class SourceIntercom(ConcurrentDeclarativeSource):

@@ -12,7 +12,7 @@ from typing import Any, Dict, Optional, Tuple
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
-from source_intercom.source import load_manifest
+from source_intercom.manifest_file import load_manifest
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,7 @@ def primary_key(stream: str) -> Tuple[str, ...]:
     """The stream's primary key as the connector's manifest declares it (PyAirbyte keeps these
     names as DuckDB columns)."""
     from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
-    from source_intercom.source import load_manifest
+    from source_intercom.manifest_file import load_manifest
 
     streams = ManifestReferenceResolver().preprocess_manifest(copy.deepcopy(dict(load_manifest())))["definitions"]["streams"]
     key = streams[stream]["primary_key"]

@@ -81,7 +81,10 @@ def test_the_cli_builds_the_protocols_serializers_without_field_docstrings_and_w
         "import json; from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, AirbyteMessageSerializer, Level, Type; "
         "print(json.dumps(AirbyteMessageSerializer.dump(AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.INFO, message='m')))))"
     )
-    in_the_cli = "import source_intercom.run, attributes_doc; print(attributes_doc.get_attributes_doc.__name__); " + write_a_message
+    in_the_cli = (
+        "from source_intercom.startup import import_the_cdk; import_the_cdk(); import attributes_doc; "
+        "print(attributes_doc.get_attributes_doc.__name__); " + write_a_message
+    )
     cli = subprocess.run([sys.executable, "-c", in_the_cli], capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()
     cdk = subprocess.run([sys.executable, "-c", write_a_message], capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()
     assert cli == ["_no_docstrings", *cdk]

@@ -9,7 +9,7 @@ from typing import Any, List, Mapping
 import pytest
 
 from source_intercom.components import CursorInSliceFilter
-from source_intercom.source import load_manifest
+from source_intercom.manifest_file import load_manifest
 
 from airbyte_cdk.sources.types import StreamSlice
 

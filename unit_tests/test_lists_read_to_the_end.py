@@ -14,7 +14,7 @@ import requests_mock as rm
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
-from source_intercom.source import load_manifest
+from source_intercom.manifest_file import load_manifest
 from unit_tests.test_requests import CONFIG, sync
 
 

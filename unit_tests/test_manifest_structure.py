@@ -13,7 +13,7 @@ import pytest
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
 from source_intercom.components import ROLES
-from source_intercom.source import load_manifest
+from source_intercom.manifest_file import load_manifest
 from source_intercom.stream_facts import stream_facts
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,9 @@
+"""What the fork server of integration_tests/cli_process.py imports before it forks runs of the
+CLI: what ``source-intercom`` imports for a command other than ``spec``, prepared as it prepares
+it (source_intercom/startup.py)."""
+
+from source_intercom.startup import import_the_cdk
+
+import_the_cdk()
+
+import source_intercom.source  # noqa: E402,F401
