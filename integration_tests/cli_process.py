@@ -27,6 +27,8 @@ from multiprocessing import reduction
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
+from integration_tests import fork_server
+
 CLI = str(Path(sys.executable).with_name("source-intercom"))
 # Imported once by the fork server; every forked run starts with them loaded.
 PRELOADED = ["integration_tests.cli_preload", "source_intercom.run", __name__]
@@ -116,7 +118,7 @@ class ForkedRun:
             self._process.kill()
 
 
-Started = Union[ForkedRun, "subprocess.Popen[bytes]"]
+Started = Union[ForkedRun, fork_server.ForkedRun, "subprocess.Popen[bytes]"]
 
 
 def start_cli(args: Sequence[str], stdout: int, stderr: int, env: Optional[Mapping[str, str]] = None,

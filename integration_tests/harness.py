@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,7 +20,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 
 import yaml
 
-from integration_tests.cli_process import CLI, start_cli
+from integration_tests.cli_process import CLI, Started, forking_enabled, start_cli
+from integration_tests.fork_server import ForkServer
 from source_intercom.manifest_file import MANIFEST_PATH
 from source_intercom.stream_facts import stream_facts
 
@@ -120,6 +122,14 @@ sys.meta_path.insert(0, _HideSourceIntercom())
 '''
 
 
+# What a manifest-only run and a Connector Builder request run, and what a fork server for them
+# imports first (see integration_tests/fork_server.py).
+SDM = str(Path(sys.executable).with_name("source-declarative-manifest"))
+SDM_FUNCTION = "airbyte_cdk.cli.source_declarative_manifest:run"  # the console script's entry point
+BUILDER_MODULE = "airbyte_cdk.connector_builder.main"  # run as ``python -m``
+MANIFEST_ONLY_PRELOAD = ["airbyte_cdk.cli.source_declarative_manifest", "airbyte_cdk.connector_builder.connector_builder_handler", "airbyte_cdk.entrypoint"]
+
+
 @dataclass
 class ManifestOnlyCopy:
     """The package's manifest and components copied to a folder of their own, as a manifest-only
@@ -136,6 +146,32 @@ class ManifestOnlyCopy:
     # ``source_intercom.components.X`` class, a schema file beside the manifest) fails here as it
     # would on the platform.
     env: Dict[str, str]
+    _server: Optional[ForkServer] = field(default=None, repr=False)
+    _server_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def start_sdm(self, args: Sequence[str], stdout: int, stderr: int) -> Started:
+        """``source-declarative-manifest ARGS`` in this copy's environment."""
+        return self._start({"function": SDM_FUNCTION}, SDM, [SDM], args, stdout, stderr)
+
+    def start_builder(self, args: Sequence[str], stdout: int, stderr: int, cwd: str) -> Started:
+        """``python -m airbyte_cdk.connector_builder.main ARGS`` in this copy's environment, in ``cwd``."""
+        return self._start({"module": BUILDER_MODULE}, sys.executable, [sys.executable, "-m", BUILDER_MODULE], args, stdout, stderr, cwd)
+
+    def _start(self, command: Dict[str, str], argv0: str, program: List[str], args: Sequence[str], stdout: int, stderr: int,
+               cwd: Optional[str] = None) -> Started:
+        """Forked from this copy's fork server, or (SOURCE_INTERCOM_TEST_FORK=0) a new process."""
+        if not forking_enabled():
+            return subprocess.Popen([*program, *args], stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=self.env, cwd=cwd)
+        with self._server_lock:
+            if self._server is None:
+                self._server = ForkServer(MANIFEST_ONLY_PRELOAD, self.env)
+        return self._server.start(command, argv0, args, stdout, stderr, self.env, cwd)
+
+    def close(self) -> None:
+        """Ends the fork server, if one was started (runs still going live on)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
 
 def manifest_only_copy(folder: Path, base_env: Optional[Dict[str, str]] = None) -> ManifestOnlyCopy:
@@ -211,14 +247,20 @@ def run_cli(
     timeout: float = CLI_TIMEOUT,
     cli: Optional[Sequence[str]] = None,
     env: Optional[Dict[str, str]] = None,
+    manifest_only: Optional[ManifestOnlyCopy] = None,
 ) -> Run:
-    """``source-intercom COMMAND`` (or ``cli COMMAND``) with these files; see cli_process for how
-    the default command starts."""
+    """``source-intercom COMMAND`` (or ``cli COMMAND``; or, given ``manifest_only``,
+    ``source-declarative-manifest COMMAND`` in its environment) with these files; see cli_process
+    and fork_server for how the commands start."""
     with tempfile.TemporaryDirectory() as folder:
         args = [command, *file_args(folder, config=config, catalog=catalog, state=state), *extra_args]
         stdout_path, stderr_path = Path(folder) / "stdout.txt", Path(folder) / "stderr.txt"
         with open(stdout_path, "w") as stdout, open(stderr_path, "w") as stderr:
-            proc = start_cli(args, stdout.fileno(), stderr.fileno(), env, cli)
+            if manifest_only is not None:
+                cli = [SDM]
+                proc = manifest_only.start_sdm(args, stdout.fileno(), stderr.fileno())
+            else:
+                proc = start_cli(args, stdout.fileno(), stderr.fileno(), env, cli)
             try:
                 code = proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -21,10 +21,10 @@ limit would stay open and refuse the next test read for a minute.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -85,8 +85,8 @@ class BuilderBackend:
     """Runs ``airbyte_cdk.connector_builder.main`` as the Builder does, on copies of the two files."""
 
     def __init__(self, server: EmulatorServer, folder: Path) -> None:
-        copy = manifest_only_copy(folder, scroll_expiry_env(SCROLL_EXPIRY))
-        self.injected, self.env = copy.injected, copy.env
+        self.copy = manifest_only_copy(folder, scroll_expiry_env(SCROLL_EXPIRY))
+        self.injected, self.env = self.copy.injected, self.copy.env
         self.server = server
         self.user_config = self.config_from(BUILDER_DAYS)
 
@@ -102,11 +102,20 @@ class BuilderBackend:
             config_path, catalog_path = Path(folder) / "config.json", Path(folder) / "catalog.json"
             config_path.write_text(json.dumps(config))
             catalog_path.write_text(json.dumps(catalog))
-            done = subprocess.run(
-                [sys.executable, "-m", "airbyte_cdk.connector_builder.main", "read", "--config", str(config_path), "--catalog", str(catalog_path)],
-                capture_output=True, text=True, timeout=CLI_TIMEOUT, env=self.env, cwd=folder,
-            )
-        return Answer(done.returncode, parse_messages(done.stdout), done.stderr)
+            stdout_path, stderr_path = Path(folder) / "stdout.txt", Path(folder) / "stderr.txt"
+            with open(stdout_path, "w") as stdout, open(stderr_path, "w") as stderr:
+                run = self.copy.start_builder(["read", "--config", str(config_path), "--catalog", str(catalog_path)], stdout.fileno(), stderr.fileno(), folder)
+                try:
+                    code = run.wait(CLI_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    run.kill()
+                    run.wait()
+                    raise TimeoutError(f"the Builder's {command} of {stream} hung: still running after {CLI_TIMEOUT} s; its stderr ends with:\n"
+                                       f"{stderr_path.read_text()[-2000:]}") from None
+            return Answer(code, parse_messages(stdout_path.read_text()), stderr_path.read_text())
+
+    def close(self) -> None:
+        self.copy.close()
 
     def test_read(self, stream: str, days: Optional[int] = None) -> Answer:
         return self.request("test_read", stream, self.config_from(days) if days else None, __test_read_config=DEFAULT_LIMITS)
@@ -130,8 +139,7 @@ def run_the_builder(folder: Path) -> Dict[str, Any]:
     """``resolve_manifest``, then a ``test_read`` of every stream (a few at a time), against one
     emulator; with the keys of every stream's records in the emulator's workspace."""
     workspace = small_workspace()
-    with running_emulator(workspace, token=TOKEN, scroll_ttl=SCROLL_EXPIRY) as server:
-        backend = BuilderBackend(server, folder)
+    with running_emulator(workspace, token=TOKEN, scroll_ttl=SCROLL_EXPIRY) as server, contextlib.closing(BuilderBackend(server, folder)) as backend:
         resolved = backend.request("resolve_manifest")
         days = {definition["name"]: start_days(definition) for definition in resolved.data["manifest"]["streams"]}
         with ThreadPoolExecutor(IN_PARALLEL) as pool:

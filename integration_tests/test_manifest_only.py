@@ -1,7 +1,8 @@
 """Manifest-only mode: the same manifest.yaml and components.py under the CDK's
 ``source-declarative-manifest``, against the Python package's ``source-intercom``.
 
-Three ways to run the connector, each as a subprocess against one emulator:
+Three ways to run the connector, each a process of its own against one emulator (forked after
+its command's imports, see cli_process and fork_server; `check` starts each command itself):
 
 - ``package``: the ``source-intercom`` console script (the reference);
 - ``manifest_path``: ``source-declarative-manifest <cmd> --manifest-path manifest.yaml
@@ -20,6 +21,7 @@ a schema file beside the manifest) would pass here only by accident, and fail on
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -29,11 +31,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 from integration_tests.workspaces import small_workspace
-from integration_tests.harness import ManifestOnlyCopy, Run, catalog_for, config_for, manifest_only_copy, once_per_session, record_key, run_cli
+from integration_tests.cli_process import CLI
+from integration_tests.harness import SDM, ManifestOnlyCopy, Run, catalog_for, config_for, manifest_only_copy, once_per_session, record_key, run_cli
 from intercom_emulator import EmulatorServer, running_emulator
 from source_intercom.stream_facts import stream_facts
 
-SDM = str(Path(sys.executable).with_name("source-declarative-manifest"))
 TOKEN = "manifest-only-token-0123456789"
 
 MANIFEST_ONLY_MODES = ["manifest_path", "injected_config"]
@@ -44,17 +46,23 @@ class Connector:
     """Runs one command in one of the three modes; manifest-only runs use the copied files."""
 
     def __init__(self, copy: ManifestOnlyCopy) -> None:
+        self.copy = copy
         self.manifest, self.components, self.injected, self.env = copy.manifest, copy.components, copy.injected, copy.env
 
-    def run(self, mode: str, command: str, config: Dict[str, Any], catalog: Optional[Dict[str, Any]] = None) -> Run:
+    def run(self, mode: str, command: str, config: Dict[str, Any], catalog: Optional[Dict[str, Any]] = None, script: bool = False) -> Run:
+        """``script``: start the console script itself, not a run forked after its imports."""
         if mode == "package":
-            return run_cli(command, config, catalog)
+            return run_cli(command, config, catalog, cli=[CLI] if script else None)
+        forked = {"cli": [SDM], "env": self.env} if script else {"manifest_only": self.copy}
         if mode == "manifest_path":
             extra = ["--manifest-path", str(self.manifest), "--components-path", str(self.components)]
-            return run_cli(command, config, catalog, cli=[SDM], extra_args=extra, env=self.env)
+            return run_cli(command, config, catalog, extra_args=extra, **forked)  # type: ignore[arg-type]
         if mode == "injected_config":
-            return run_cli(command, {**config, **self.injected}, catalog, cli=[SDM], env=self.env)
+            return run_cli(command, {**config, **self.injected}, catalog, **forked)  # type: ignore[arg-type]
         raise ValueError(mode)
+
+    def close(self) -> None:
+        self.copy.close()
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +72,19 @@ def server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(scope="module")
-def connector(tmp_path_factory: pytest.TempPathFactory) -> Connector:
-    return Connector(manifest_only_copy(tmp_path_factory.mktemp("manifest-only")))
+def connector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connector]:
+    copy = manifest_only_copy(tmp_path_factory.mktemp("manifest-only"))
+    yield Connector(copy)
+    copy.close()
 
 
 def discover_and_read_in_every_mode(folder: Path) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """`discover`, then a full-refresh `read` of every stream (the package's catalog), per mode,
     one at a time (Intercom allows one companies scroll at a time), against one emulator."""
-    connector = Connector(manifest_only_copy(folder))
+    copy = manifest_only_copy(folder)
+    connector = Connector(copy)
     done: Dict[str, Dict[str, Run]] = {}
-    with running_emulator(small_workspace(), token=TOKEN) as server:
+    with running_emulator(small_workspace(), token=TOKEN) as server, contextlib.closing(copy):
         config = config_for(server)
         for mode in ALL_MODES:  # the package first: its catalog is the one every mode reads
             discover = connector.run(mode, "discover", config)
@@ -103,7 +114,7 @@ def test_the_package_is_hidden_from_manifest_only_runs(connector: Connector) -> 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
 def test_check_succeeds(server: EmulatorServer, connector: Connector, mode: str) -> None:
-    run = connector.run(mode, "check", config_for(server))
+    run = connector.run(mode, "check", config_for(server), script=True)  # each mode's command from its start
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.connection_status()["status"] == "SUCCEEDED", run.connection_status()
 

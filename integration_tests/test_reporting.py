@@ -4,6 +4,7 @@ jobs recovered, incremental windows with the lookback, and nothing changed witho
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, Dict, List, Optional
 
@@ -210,12 +211,12 @@ def test_manifest_only_modes_and_the_builder_show_the_packages_reporting_records
         config = config_for(server, start_date=start_days_ago(workspace, 60))
         (tmp_path / "modes").mkdir()
         (tmp_path / "builder").mkdir()
-        connector = Connector(manifest_only_copy(tmp_path / "modes"))
         catalog = catalog_for(discover(config), [stream], incremental=False)
-        runs = {mode: connector.run(mode, "read", config, catalog) for mode in ALL_MODES}
-        backend = BuilderBackend(server, tmp_path / "builder")
-        backend.user_config = config
-        answer = backend.test_read(stream)
+        with contextlib.closing(Connector(manifest_only_copy(tmp_path / "modes"))) as connector:
+            runs = {mode: connector.run(mode, "read", config, catalog) for mode in ALL_MODES}
+        with contextlib.closing(BuilderBackend(server, tmp_path / "builder")) as backend:
+            backend.user_config = config
+            answer = backend.test_read(stream)
         expected = canonical(expected_rows(server, stream, workspace.anchor - 60 * DAY))
     for mode, run in runs.items():
         assert run.returncode == 0 and not run.errors, (mode, run.errors)
