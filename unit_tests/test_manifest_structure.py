@@ -63,3 +63,25 @@ def test_every_partitioned_stream_keeps_one_global_cursor(manifest: Dict[str, An
     for name, stream in manifest["definitions"]["streams"].items():
         if "partition_router" in stream.get("retriever", {}) and "incremental_sync" in stream:
             assert stream["incremental_sync"].get("global_substream_cursor") is True, name
+
+
+def _built_by_the_cdk(manifest: Dict[str, Any]) -> None:
+    """The CDK's own source (which validates what the package's source does not) on ``manifest``."""
+    from airbyte_cdk.models import ConfiguredAirbyteCatalog
+    from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
+
+    import source_intercom.source  # noqa: F401  (serves the manifest's source_declarative_manifest.components)
+
+    ConcurrentDeclarativeSource(catalog=ConfiguredAirbyteCatalog(streams=[]), config={}, state=[], source_config=manifest)
+
+
+def test_the_manifest_is_valid_against_the_cdks_component_schema() -> None:
+    # The package's source skips this check at start-up (source.py); here is where it runs.
+    _built_by_the_cdk(copy.deepcopy(dict(load_manifest())))
+
+
+def test_the_validation_refuses_a_manifest_the_cdk_does_not_know() -> None:
+    broken = copy.deepcopy(dict(load_manifest()))
+    broken["check"] = {"type": "CheckStream", "stream_names": "not a list"}
+    with pytest.raises(Exception, match="declarative_component_schema"):
+        _built_by_the_cdk(broken)
