@@ -25,8 +25,8 @@ from integration_tests.fork_server import ForkServer
 from source_intercom.manifest_file import MANIFEST_PATH
 from source_intercom.stream_facts import stream_facts
 
-START_DATE = "2024-06-01T00:00:00Z"  # before every workspace's first record (they span the last 400 days at most)
-START_TS = 1717200000
+START_DATE = "2025-10-25T00:00:00Z"  # before every workspace's first record: they span at most the 400 days before now (2026-12-03 or later)
+START_TS = 1761350400
 
 def record_key(stream: str, data: Dict[str, Any]) -> Any:
     """The record's primary key as the manifest declares it (one value, or a tuple)."""

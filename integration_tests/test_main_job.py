@@ -24,7 +24,7 @@ duckdb = pytest.importorskip("duckdb")
 
 ROOT = Path(__file__).resolve().parent.parent
 STREAMS = list(stream_facts())
-START_TS = 1717200000  # tools/sync.py's DEMO_START_TS
+START_TS = 1761350400  # tools/sync.py's DEMO_START_TS
 ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(ok|MISMATCH.*)$")
 
 

@@ -48,7 +48,7 @@ CONNECTOR = "source-intercom"
 # The connector's console script beside the interpreter running this (.venv's, after the re-exec).
 EXECUTABLE = Path(sys.executable).with_name(CONNECTOR + (".exe" if os.name == "nt" else ""))
 DEMO_DB, WORKSPACE_DB = "intercom-demo.duckdb", "intercom.duckdb"
-DEMO_TOKEN, DEMO_START_DATE, DEMO_START_TS = "demo-token", "2024-06-01T00:00:00Z", 1717200000
+DEMO_TOKEN, DEMO_START_DATE, DEMO_START_TS = "demo-token", "2025-10-25T00:00:00Z", 1761350400
 
 
 def say(message: str) -> None:
