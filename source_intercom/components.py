@@ -243,6 +243,104 @@ def _filters_decode_once() -> None:
 cdk_reliance("one decoding of each answer for the response filters and the records (HttpResponseFilter._safe_response_json)", _filters_decode_once)
 
 # ---------------------------------------------------------------------------------------------
+# CPU per request
+# ---------------------------------------------------------------------------------------------
+#
+# The CDK's HttpClient wraps its send method in three backoff decorators (backoff.on_exception)
+# again for every request. A decorated send keeps nothing between calls (each call counts its own
+# tries and draws its own waits), so each client builds each decorator once per set of arguments
+# (max_tries, max_time) and uses it for every later request.
+
+_BACKOFF_BUILT = "_intercom_backoff_built"
+_BACKOFF_OWNER = "_intercom_backoff_owner"
+_BACKOFF_HANDLERS = ("user_defined_backoff_handler", "rate_limit_default_backoff_handler", "http_client_default_backoff_handler")
+
+
+def _decorated_once(factory: Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]], args: Tuple[Any, ...], kwargs: Mapping[str, Any], target: Callable[..., Any]) -> Callable[..., Any]:
+    """``factory(*args, **kwargs)(target)``, built once per client (the owner of the bound send
+    method that the innermost decorator wraps) and arguments."""
+    owner = getattr(target, "__self__", None) or getattr(target, _BACKOFF_OWNER, None)
+    try:
+        key = (factory, args, tuple(sorted(kwargs.items())), getattr(target, "__func__", target))
+        built = owner.__dict__.setdefault(_BACKOFF_BUILT, {}) if owner is not None else None
+        hash(key)
+    except (TypeError, AttributeError):  # unhashable arguments, an owner without __dict__: as the CDK does
+        return factory(*args, **kwargs)(target)
+    if built is None:
+        return factory(*args, **kwargs)(target)
+    decorated = built.get(key)
+    if decorated is None:
+        decorated = factory(*args, **kwargs)(target)
+        setattr(decorated, _BACKOFF_OWNER, owner)  # the next decorator out finds the client
+        built[key] = decorated
+    return decorated
+
+
+def _backoff_handlers_built_once() -> None:
+    from airbyte_cdk.sources.streams.http import http_client
+
+    factories = {name: getattr(http_client, name) for name in _BACKOFF_HANDLERS}
+    assert all(callable(factory) for factory in factories.values())
+
+    def built_once(factory: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            return functools.partial(_decorated_once, factory, args, kwargs)
+
+        handler._intercom_built_once = True  # type: ignore[attr-defined]
+        return handler
+
+    for name, factory in factories.items():
+        if not hasattr(factory, "_intercom_built_once"):  # this module loaded again (the Builder's runtime): once is enough
+            setattr(http_client, name, built_once(factory))
+
+
+cdk_reliance("the backoff decorators built once per HTTP client (airbyte_cdk.sources.streams.http.http_client's backoff handlers)", _backoff_handlers_built_once)
+
+# Every request evaluates the requester's headers (`Accept`, `Intercom-Version`, keys and values),
+# a search's body (its operators and field names) through Jinja and `ast.literal_eval`, although
+# a string without any Jinja mark renders as itself whatever the context: its value depends only
+# on the string and the types asked for. Those are evaluated once; every template (a `{{`, `{%`
+# or `{#` in it) still is rendered on every call.
+
+_JINJA_MARKS = ("{{", "{%", "{#")
+_PLAIN_VALUE_TYPES = (str, int, float, bool, type(None))  # immutable: safe to hand out again
+_PLAIN_STRINGS_KEPT = 10_000  # the manifest's and config's strings; a bound all the same
+_NOT_KEPT = object()
+
+
+def _plain_strings_evaluated_once() -> None:
+    import inspect
+
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    evaluate = JinjaInterpolation.eval
+    if hasattr(evaluate, "_intercom_plain_once"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    assert list(inspect.signature(evaluate).parameters)[:5] == ["self", "input_str", "config", "default", "valid_types"]
+    kept: Dict[Any, Any] = {}
+
+    def eval_plain_once(self: Any, input_str: Any, config: Any, default: Optional[str] = None, valid_types: Any = None, **additional: Any) -> Any:
+        if type(input_str) is not str or not input_str or any(mark in input_str for mark in _JINJA_MARKS):
+            return evaluate(self, input_str, config, default, valid_types, **additional)
+        key = (input_str, valid_types)
+        try:
+            value = kept.get(key, _NOT_KEPT)
+        except TypeError:  # unhashable valid_types
+            return evaluate(self, input_str, config, default, valid_types, **additional)
+        if value is _NOT_KEPT:
+            value = evaluate(self, input_str, config, default, valid_types, **additional)
+            if type(value) in _PLAIN_VALUE_TYPES and len(kept) < _PLAIN_STRINGS_KEPT:
+                kept[key] = value
+        return value
+
+    eval_plain_once._intercom_plain_once = True  # type: ignore[attr-defined]
+    eval_plain_once.__wrapped__ = evaluate  # type: ignore[attr-defined]
+    JinjaInterpolation.eval = eval_plain_once  # type: ignore[method-assign]
+
+
+cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
+
+# ---------------------------------------------------------------------------------------------
 # Config validation
 # ---------------------------------------------------------------------------------------------
 

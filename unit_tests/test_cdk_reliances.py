@@ -112,3 +112,74 @@ def test_without_the_state_throttle_the_cdk_keeps_its_own(monkeypatch: pytest.Mo
         components.cdk_reliance("a sub-stream's state every minute", components._checkpoint_sub_streams_every_minute)
     assert not hasattr(ConcurrentPerPartitionCursor, "_throttle_state_message")
     assert len(_warnings(caplog)) == 1 and "state every minute" in _warnings(caplog)[0]
+
+
+def test_an_http_client_builds_its_backoff_decorators_once_and_each_request_counts_its_own_tries(
+    requests_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from airbyte_cdk.sources.streams.http.error_handlers import HttpStatusErrorHandler
+    from airbyte_cdk.sources.streams.http.http_client import HttpClient
+    from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # the CDK's backoff waits, not under test
+    requests_mock.get("https://api.example/ok", json={"ok": True})
+    requests_mock.get("https://api.example/down", status_code=500, json={})
+    logger = logging.getLogger("airbyte")
+    client, other = (HttpClient(name, logger, error_handler=HttpStatusErrorHandler(logger, max_retries=2)) for name in ("a", "b"))
+    for _ in range(2):
+        client.send_request("GET", "https://api.example/ok", request_kwargs={})
+    built = dict(client.__dict__[components._BACKOFF_BUILT])
+    for _ in range(2):  # after successes, each failing request is still tried 1 + max_retries times
+        with pytest.raises(AirbyteTracedException):
+            client.send_request("GET", "https://api.example/down", request_kwargs={})
+    assert requests_mock.call_count == 2 + 2 * 3
+    assert len(built) == 3 and client.__dict__[components._BACKOFF_BUILT] == built  # the same three decorated sends
+    other.send_request("GET", "https://api.example/ok", request_kwargs={})
+    assert set(other.__dict__[components._BACKOFF_BUILT].values()).isdisjoint(built.values())  # each client its own
+
+
+def test_without_the_backoff_handlers_the_cdk_builds_them_per_request(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.streams.http import http_client
+
+    kept = http_client.user_defined_backoff_handler
+    monkeypatch.delattr(http_client, "rate_limit_default_backoff_handler")  # renamed in a later CDK
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("the backoff decorators built once", components._backoff_handlers_built_once)
+    assert http_client.user_defined_backoff_handler is kept
+    assert len(_warnings(caplog)) == 1 and "the backoff decorators built once" in _warnings(caplog)[0]
+
+
+def test_a_plain_string_is_evaluated_once_and_what_depends_on_config_slice_or_response_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    rendered: list = []
+    render = JinjaInterpolation._eval
+    monkeypatch.setattr(JinjaInterpolation, "_eval", lambda self, s, context: rendered.append(s) or render(self, s, context))
+    interpolation = JinjaInterpolation()
+    plain = "application/json; plain-once-test"  # the evaluations kept are the process's
+    assert [interpolation.eval(plain, {}, valid_types=(str,)) for _ in range(3)] == [plain] * 3
+    assert rendered.count(plain) == 1
+    template = "{{ config['access_token'] }}/{{ stream_slice['path'] }}/{{ response.get('code') }}"
+    assert interpolation.eval(template, {"access_token": "a"}, stream_slice={"path": "x"}, response={"code": 1}) == "a/x/1"
+    assert interpolation.eval(template, {"access_token": "b"}, stream_slice={"path": "y"}, response={"code": 2}) == "b/y/2"
+    assert rendered.count(template) == 2
+    assert interpolation.eval("2.11", {}, valid_types=(str,)) == "2.11" and interpolation.eval("2.11", {}) == 2.11  # the types asked for
+    first, again = interpolation.eval("[1, 2]", {}), interpolation.eval("[1, 2]", {})
+    assert first == again == [1, 2] and first is not again  # a mutable value is never handed out twice
+
+
+def test_without_the_cdks_jinja_evaluation_as_expected_each_string_is_rendered_on_every_call(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    def changed(self: Any, input_str: str, context: Any) -> Any:  # a later CDK's signature
+        return input_str
+
+    monkeypatch.setattr(JinjaInterpolation, "eval", changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("plain strings evaluated once", components._plain_strings_evaluated_once)
+    assert JinjaInterpolation.eval is changed
+    assert len(_warnings(caplog)) == 1 and "plain strings evaluated once" in _warnings(caplog)[0]
