@@ -15,6 +15,7 @@ import concurrent.futures
 import copy
 import functools
 import hashlib
+import inspect
 import itertools
 import json
 import logging
@@ -309,8 +310,6 @@ _NOT_KEPT = object()
 
 
 def _plain_strings_evaluated_once() -> None:
-    import inspect
-
     from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
 
     evaluate = JinjaInterpolation.eval
@@ -339,6 +338,50 @@ def _plain_strings_evaluated_once() -> None:
 
 
 cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
+
+# For every request, requests looks for proxies in the environment (Session.merge_environment_settings:
+# two or three passes over every environment variable, about 0.1 ms). Where its proxies come from
+# the environment alone (Linux, the platform's images), the answer is kept for the URL's scheme
+# and host and the environment variables that decide it: the URL's scheme's proxy, all_proxy,
+# no_proxy (each in either case) and REQUEST_METHOD (a CGI guard). A change to one of them is seen
+# at the next request, as before. (Another scheme's proxy, in the answer too, may then be an
+# earlier one: requests never uses it for this URL.)
+
+_PROXY_ANSWERS_KEPT = 1_000
+
+
+def _environment_proxies_per_host() -> None:
+    import urllib.request
+
+    import requests.sessions
+    import requests.utils
+
+    if requests.utils.getproxies is not urllib.request.getproxies_environment or requests.utils.proxy_bypass is not urllib.request.proxy_bypass_environment:
+        return  # proxies from the system's settings (macOS, Windows): asked for every request, as requests does
+    lookup = requests.sessions.get_environ_proxies
+    if hasattr(lookup, "_intercom_per_host"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    assert list(inspect.signature(lookup).parameters) == ["url", "no_proxy"]
+    kept: Dict[Any, Dict[str, str]] = {}
+
+    def environment_proxies(url: str, no_proxy: Optional[str] = None) -> Dict[str, str]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        names = (f"{scheme}_proxy", "all_proxy", "no_proxy")
+        key = (scheme, parts.netloc, no_proxy, os.environ.get("REQUEST_METHOD"), *(os.environ.get(n) for name in names for n in (name, name.upper())))
+        answer = kept.get(key)
+        if answer is None:
+            answer = lookup(url, no_proxy=no_proxy)
+            if len(kept) < _PROXY_ANSWERS_KEPT:
+                kept[key] = answer
+        return dict(answer)  # the caller's own, as requests gives it
+
+    environment_proxies._intercom_per_host = True  # type: ignore[attr-defined]
+    environment_proxies.__wrapped__ = lookup  # type: ignore[attr-defined]
+    requests.sessions.get_environ_proxies = environment_proxies
+
+
+cdk_reliance("the environment's proxies looked up once per host (requests.sessions.get_environ_proxies)", _environment_proxies_per_host)
 
 # ---------------------------------------------------------------------------------------------
 # Config validation

@@ -183,3 +183,69 @@ def test_without_the_cdks_jinja_evaluation_as_expected_each_string_is_rendered_o
             components.cdk_reliance("plain strings evaluated once", components._plain_strings_evaluated_once)
     assert JinjaInterpolation.eval is changed
     assert len(_warnings(caplog)) == 1 and "plain strings evaluated once" in _warnings(caplog)[0]
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "REQUEST_METHOD")
+
+
+@pytest.fixture
+def no_proxy_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_the_environments_proxies_are_looked_up_once_per_host_and_a_change_is_seen_at_the_next_request(
+    monkeypatch: pytest.MonkeyPatch, no_proxy_in_the_environment: None
+) -> None:
+    import requests.sessions
+
+    lookups: list = []
+    session = requests.Session()
+
+    def proxies(url: str) -> dict:  # what requests uses for an https URL
+        merged = session.merge_environment_settings(url, {}, None, None, None)["proxies"]
+        return {scheme: merged[scheme] for scheme in ("https", "all") if scheme in merged}
+
+    counted = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(requests.utils, "getproxies", lambda: lookups.append(1) or requests.utils.getproxies_environment())  # requests' own lookup, counted
+    assert [proxies("https://api.intercom.io/contacts/search") for _ in range(3)] == [{}] * 3
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert proxies("https://api.intercom.io/contacts/1") == {"https": "http://proxy.example:3128"}
+    assert proxies("https://api.eu.intercom.io/contacts/1") == {"https": "http://proxy.example:3128"}
+    monkeypatch.setenv("no_proxy", "api.intercom.io")
+    assert proxies("https://api.intercom.io/contacts/2") == {}
+    assert proxies("https://api.eu.intercom.io/contacts/2") == {"https": "http://proxy.example:3128"}
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.setenv("all_proxy", "http://other.example:8080")
+    assert proxies("https://api.intercom.io/contacts/3") == {"https": "http://proxy.example:3128", "all": "http://other.example:8080"}
+    assert counted is requests.sessions.get_environ_proxies
+    calls = len(lookups)
+    for _ in range(3):
+        proxies("https://api.intercom.io/contacts/4")
+    assert len(lookups) == calls  # the same host and environment: asked once
+
+
+def test_a_connector_request_goes_through_the_environments_proxy(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, no_proxy_in_the_environment: None) -> None:
+    from airbyte_cdk.sources.streams.http.http_client import HttpClient
+
+    requests_mock.get("https://api.intercom.io/me", json={"type": "admin"})
+    client = HttpClient("admins", logging.getLogger("airbyte"))
+    client.send_request("GET", "https://api.intercom.io/me", request_kwargs={})
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    client.send_request("GET", "https://api.intercom.io/me", request_kwargs={})
+    assert [request.proxies for request in requests_mock.request_history] == [{}, {"https": "http://proxy.example:3128"}]
+
+
+def test_without_requests_proxy_lookup_as_expected_it_is_asked_for_every_request(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import requests.sessions
+
+    def changed(url: str, no_proxy: Any = None, trust_env: bool = True) -> dict:  # a later requests' signature
+        return {}
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("the environment's proxies looked up once per host", components._environment_proxies_per_host)
+    assert requests.sessions.get_environ_proxies is changed
+    assert len(_warnings(caplog)) == 1 and "the environment's proxies looked up once per host" in _warnings(caplog)[0]
