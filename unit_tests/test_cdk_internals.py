@@ -240,6 +240,16 @@ def jinja_renders_a_string_without_marks_as_itself() -> None:
     assert "result = self._eval(input_str, context)" in source and "return self._literal_eval(result, valid_types)" in source
 
 
+def a_stream_slice_is_immutable_and_hashed_from_its_values() -> None:
+    from airbyte_cdk.sources.types import StreamSlice
+    from airbyte_cdk.utils.slice_hasher import SliceHasher
+
+    day = StreamSlice(partition={"id": "c1"}, cursor_slice={"start_time": "1"})
+    with pytest.raises(ValueError):
+        day["id"] = "c2"  # type: ignore[index]
+    assert inspect.unwrap(StreamSlice.__hash__)(day) == SliceHasher.hash(stream_slice=day.__dict__["_stream_slice"])
+
+
 RELIED_ON: List[ReliedOn] = [
     ReliedOn(
         what="ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER",
@@ -307,6 +317,12 @@ RELIED_ON: List[ReliedOn] = [
         check=jinja_renders_a_string_without_marks_as_itself,
         why="components._plain_strings_evaluated_once keeps the value of such a string (headers, a search's operators): "
         "valid only while rendering it gives the string itself, whatever the context.",
+    ),
+    ReliedOn(
+        what="StreamSlice: immutable, hashed from its values (_stream_slice)",
+        check=a_stream_slice_is_immutable_and_hashed_from_its_values,
+        why="components._slice_hashed_once keeps each slice's hash (the CDK's cursor hashes a record's slice twice per "
+        "record: a sorted json.dumps and a SHA-256): valid only while a slice cannot change.",
     ),
 ]
 

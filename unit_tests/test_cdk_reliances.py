@@ -249,3 +249,39 @@ def test_without_requests_proxy_lookup_as_expected_it_is_asked_for_every_request
             components.cdk_reliance("the environment's proxies looked up once per host", components._environment_proxies_per_host)
     assert requests.sessions.get_environ_proxies is changed
     assert len(_warnings(caplog)) == 1 and "the environment's proxies looked up once per host" in _warnings(caplog)[0]
+
+
+def test_a_stream_slice_is_hashed_once_as_the_cdk_hashes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airbyte_cdk.sources.types import StreamSlice
+    from airbyte_cdk.utils.slice_hasher import SliceHasher
+
+    hashed: list = []
+    hash_values = SliceHasher.hash.__func__
+    monkeypatch.setattr(SliceHasher, "hash", classmethod(lambda cls, *args, **kwargs: hashed.append(1) or hash_values(cls, *args, **kwargs)))
+    day = StreamSlice(partition={"parent_slice": {}, "id": "c1"}, cursor_slice={"start_time": "1", "end_time": "2"})
+    same = StreamSlice(partition={"parent_slice": {}, "id": "c1"}, cursor_slice={"start_time": "1", "end_time": "2"})
+    other = StreamSlice(partition={"parent_slice": {}, "id": "c2"}, cursor_slice={"start_time": "1", "end_time": "2"})
+    assert [day.__hash__() for _ in range(3)] == [StreamSlice.__hash__.__wrapped__(day)] * 3
+    assert hash(same) == hash(day) and hash(other) != hash(day)
+    assert len(hashed) == 1 + 1 + 1 + 1  # day once (and once more through the CDK's own, above), same and other once
+    latest = {day: 1}
+    latest[same] = 2  # the cursor's dict: an equal slice is the same key
+    assert latest == {day: 2}
+
+
+def test_without_the_slices_values_as_expected_each_slice_is_hashed_on_every_lookup(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.types import StreamSlice
+
+    build = StreamSlice.__init__
+
+    def renamed(self: Any, **kwargs: Any) -> None:  # a later CDK that keeps the values under another name
+        build(self, **kwargs)
+        self._values = self.__dict__.pop("_stream_slice")
+
+    monkeypatch.setattr(StreamSlice, "__init__", renamed)
+    monkeypatch.setattr(StreamSlice, "__hash__", StreamSlice.__hash__.__wrapped__)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("each stream slice hashed once", components._slice_hashed_once)
+    assert not hasattr(StreamSlice.__hash__, "_intercom_once")
+    assert len(_warnings(caplog)) == 1 and "each stream slice hashed once" in _warnings(caplog)[0]
