@@ -447,11 +447,13 @@ class Bench:
     def measured(self, name: str, argv: List[str]) -> List[SyncResult]:
         """One run of the connector, preceded by one of the --baseline connector (named
         "baseline: ...") when there is one: the two alternate, so that both meet the same load."""
-        runs = []
-        if self.args.baseline is not None:
-            runs.append(self.run_connector(f"baseline: {name}", argv, connector=str(self.args.baseline))[0])
+        runs = [self.baseline_run(name, argv)] if self.args.baseline is not None else []
         runs.append(self.run_connector(name, argv)[0])
         return runs
+
+    def baseline_run(self, name: str, argv: List[str]) -> SyncResult:
+        """One run of the --baseline connector, named "baseline: ..."."""
+        return self.run_connector(f"baseline: {name}", argv, connector=str(self.args.baseline))[0]
 
     def run_connector(self, name: str, argv: List[str], connector: Optional[str] = None) -> Tuple[SyncResult, List[Dict[str, Any]]]:
         """Runs the connector, reading its stdout as it streams. Returns the figures and the non-record messages."""
@@ -595,7 +597,7 @@ class Bench:
         for _ in range(self.args.repeat - 1 if startup else 0):
             syncs += self.measured("discover", ["discover", "--config", config])
         if startup and self.args.baseline is not None:
-            syncs += self.measured("discover", ["discover", "--config", config])[:1]
+            syncs.append(self.baseline_run("discover", ["discover", "--config", config]))
         discover, messages = self.run_connector("discover", ["discover", "--config", config])
         syncs.append(discover)
         if self.args.startup_only:
@@ -612,6 +614,8 @@ class Bench:
             named = {stream for _, streams in FAMILIES for stream in streams}
             rest = tuple(s["name"] for s in discovered if s["name"] not in named)
             for family, streams in (*FAMILIES, (REST_FAMILY, rest)):
+                if self.args.only_families and ("rest" if family == REST_FAMILY else family.split()[0]) not in self.args.only_families:
+                    continue
                 family_catalog = self.write("catalog-family.json", catalog_for(discovered, streams))
                 for _ in range(self.args.repeat):
                     syncs += self.measured(f"read {family}", ["read", "--config", config, "--catalog", family_catalog])
@@ -626,7 +630,7 @@ class Bench:
         for _ in range(self.args.repeat - 1):  # the same full read again, for the median of its CPU time
             syncs += self.measured("full read", ["read", "--config", config, "--catalog", catalog])
         if self.args.baseline is not None:
-            syncs += self.measured("full read", ["read", "--config", config, "--catalog", catalog])[:1]
+            syncs.append(self.baseline_run("full read", ["read", "--config", config, "--catalog", catalog]))
         full, _ = self.run_connector("full read", ["read", "--config", config, "--catalog", catalog])
         syncs.append(full)
         if not self.args.no_incremental and not full.timed_out:
@@ -656,6 +660,7 @@ class Bench:
                 "seed": self.args.seed,
                 "repeat": self.args.repeat,
                 "families": self.args.families,
+                "only_families": self.args.only_families,
                 "startup_only": self.args.startup_only,
                 "fault_rates": self.args.fault_rates,
                 "fault_paths": self.args.fault_paths,
@@ -826,6 +831,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--families", action="store_true",
                         help="CPU per stream family: spec, check, discover, then one read per family "
                              "(contacts; conversations + parts; companies + segments; tickets + parts; the rest)")
+    parser.add_argument("--family", action="append", dest="only_families", metavar="FAMILY",
+                        help="with --families: read only this family (by its first stream: contacts, conversations, "
+                             "companies, tickets, rest); repeat the option for several")
     parser.add_argument("--baseline", type=Path,
                         help="another connector (an older version) run before each measured command, alternating "
                              "with --connector; its rows are named 'baseline: ...'")

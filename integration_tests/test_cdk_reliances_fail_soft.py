@@ -78,6 +78,18 @@ CHANGED_CDKS["one decoding of each answer"] = """
     HttpResponseFilter._safe_response_json = _safe_response_json
 """
 
+CHANGED_CDKS["plain strings evaluated once"] = """
+    # Jinja's evaluation with another signature: every string is rendered on every call, as the CDK does.
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    evaluate = JinjaInterpolation.eval
+
+    def eval(self, input_str, config, *args, **kwargs):
+        return evaluate(self, input_str, config, *args, **kwargs)
+
+    JinjaInterpolation.eval = eval
+"""
+
 # What the warnings name, where a change costs more than one optimisation.
 WARNINGS = {"the API budget": ["Intercom's rate-limit windows on the API budget", "the fair-share cap's spread over the minute"]}
 

@@ -15,6 +15,7 @@ import concurrent.futures
 import copy
 import functools
 import hashlib
+import inspect
 import itertools
 import json
 import logging
@@ -241,6 +242,184 @@ def _filters_decode_once() -> None:
 
 
 cdk_reliance("one decoding of each answer for the response filters and the records (HttpResponseFilter._safe_response_json)", _filters_decode_once)
+
+# ---------------------------------------------------------------------------------------------
+# CPU per request
+# ---------------------------------------------------------------------------------------------
+#
+# The CDK's HttpClient wraps its send method in three backoff decorators (backoff.on_exception)
+# again for every request. A decorated send keeps nothing between calls (each call counts its own
+# tries and draws its own waits), so each client builds each decorator once per set of arguments
+# (max_tries, max_time) and uses it for every later request.
+
+_BACKOFF_BUILT = "_intercom_backoff_built"
+_BACKOFF_OWNER = "_intercom_backoff_owner"
+_BACKOFF_HANDLERS = ("user_defined_backoff_handler", "rate_limit_default_backoff_handler", "http_client_default_backoff_handler")
+
+
+def _decorated_once(factory: Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]], args: Tuple[Any, ...], kwargs: Mapping[str, Any], target: Callable[..., Any]) -> Callable[..., Any]:
+    """``factory(*args, **kwargs)(target)``, built once per client (the owner of the bound send
+    method that the innermost decorator wraps) and arguments."""
+    owner = getattr(target, "__self__", None) or getattr(target, _BACKOFF_OWNER, None)
+    try:
+        key = (factory, args, tuple(sorted(kwargs.items())), getattr(target, "__func__", target))
+        built = owner.__dict__.setdefault(_BACKOFF_BUILT, {}) if owner is not None else None
+        hash(key)
+    except (TypeError, AttributeError):  # unhashable arguments, an owner without __dict__: as the CDK does
+        return factory(*args, **kwargs)(target)
+    if built is None:
+        return factory(*args, **kwargs)(target)
+    decorated = built.get(key)
+    if decorated is None:
+        decorated = factory(*args, **kwargs)(target)
+        setattr(decorated, _BACKOFF_OWNER, owner)  # the next decorator out finds the client
+        built[key] = decorated
+    return decorated
+
+
+def _backoff_handlers_built_once() -> None:
+    from airbyte_cdk.sources.streams.http import http_client
+
+    factories = {name: getattr(http_client, name) for name in _BACKOFF_HANDLERS}
+    assert all(callable(factory) for factory in factories.values())
+
+    def built_once(factory: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            return functools.partial(_decorated_once, factory, args, kwargs)
+
+        handler._intercom_built_once = True  # type: ignore[attr-defined]
+        return handler
+
+    for name, factory in factories.items():
+        if not hasattr(factory, "_intercom_built_once"):  # this module loaded again (the Builder's runtime): once is enough
+            setattr(http_client, name, built_once(factory))
+
+
+cdk_reliance("the backoff decorators built once per HTTP client (airbyte_cdk.sources.streams.http.http_client's backoff handlers)", _backoff_handlers_built_once)
+
+# Every request evaluates the requester's headers (`Accept`, `Intercom-Version`, keys and values),
+# a search's body (its operators and field names) through Jinja and `ast.literal_eval`, although
+# a string without any Jinja mark renders as itself whatever the context: its value depends only
+# on the string and the types asked for. Those are evaluated once; every template (a `{{`, `{%`
+# or `{#` in it) still is rendered on every call.
+
+_JINJA_MARKS = ("{{", "{%", "{#")
+_PLAIN_VALUE_TYPES = (str, int, float, bool, type(None))  # immutable: safe to hand out again
+_PLAIN_STRINGS_KEPT = 10_000  # the manifest's and config's strings; a bound all the same
+_NOT_KEPT = object()
+
+
+def _plain_strings_evaluated_once() -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    evaluate = JinjaInterpolation.eval
+    if hasattr(evaluate, "_intercom_plain_once"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    assert list(inspect.signature(evaluate).parameters)[:5] == ["self", "input_str", "config", "default", "valid_types"]
+    kept: Dict[Any, Any] = {}
+
+    def eval_plain_once(self: Any, input_str: Any, config: Any, default: Optional[str] = None, valid_types: Any = None, **additional: Any) -> Any:
+        if type(input_str) is not str or not input_str or any(mark in input_str for mark in _JINJA_MARKS):
+            return evaluate(self, input_str, config, default, valid_types, **additional)
+        key = (input_str, valid_types)
+        try:
+            value = kept.get(key, _NOT_KEPT)
+        except TypeError:  # unhashable valid_types
+            return evaluate(self, input_str, config, default, valid_types, **additional)
+        if value is _NOT_KEPT:
+            value = evaluate(self, input_str, config, default, valid_types, **additional)
+            if type(value) in _PLAIN_VALUE_TYPES and len(kept) < _PLAIN_STRINGS_KEPT:
+                kept[key] = value
+        return value
+
+    eval_plain_once._intercom_plain_once = True  # type: ignore[attr-defined]
+    eval_plain_once.__wrapped__ = evaluate  # type: ignore[attr-defined]
+    JinjaInterpolation.eval = eval_plain_once  # type: ignore[method-assign]
+
+
+cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
+
+# For every request, requests looks for proxies in the environment (Session.merge_environment_settings:
+# two or three passes over every environment variable, about 0.1 ms). Where its proxies come from
+# the environment alone (Linux, the platform's images), the answer is kept for the URL's scheme
+# and host and the environment variables that decide it: the URL's scheme's proxy, all_proxy,
+# no_proxy (each in either case) and REQUEST_METHOD (a CGI guard). A change to one of them is seen
+# at the next request, as before. (Another scheme's proxy, in the answer too, may then be an
+# earlier one: requests never uses it for this URL.)
+
+_PROXY_ANSWERS_KEPT = 1_000
+
+
+def _environment_proxies_per_host() -> None:
+    import urllib.request
+
+    import requests.sessions
+    import requests.utils
+
+    if requests.utils.getproxies is not urllib.request.getproxies_environment or requests.utils.proxy_bypass is not urllib.request.proxy_bypass_environment:
+        return  # proxies from the system's settings (macOS, Windows): asked for every request, as requests does
+    lookup = requests.sessions.get_environ_proxies
+    if hasattr(lookup, "_intercom_per_host"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    assert list(inspect.signature(lookup).parameters) == ["url", "no_proxy"]
+    kept: Dict[Any, Dict[str, str]] = {}
+
+    def environment_proxies(url: str, no_proxy: Optional[str] = None) -> Dict[str, str]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        names = (f"{scheme}_proxy", "all_proxy", "no_proxy")
+        key = (scheme, parts.netloc, no_proxy, os.environ.get("REQUEST_METHOD"), *(os.environ.get(n) for name in names for n in (name, name.upper())))
+        answer = kept.get(key)
+        if answer is None:
+            answer = lookup(url, no_proxy=no_proxy)
+            if len(kept) < _PROXY_ANSWERS_KEPT:
+                kept[key] = answer
+        return dict(answer)  # the caller's own, as requests gives it
+
+    environment_proxies._intercom_per_host = True  # type: ignore[attr-defined]
+    environment_proxies.__wrapped__ = lookup  # type: ignore[attr-defined]
+    requests.sessions.get_environ_proxies = environment_proxies
+
+
+cdk_reliance("the environment's proxies looked up once per host (requests.sessions.get_environ_proxies)", _environment_proxies_per_host)
+
+# ---------------------------------------------------------------------------------------------
+# CPU per record
+# ---------------------------------------------------------------------------------------------
+#
+# The CDK's cursor looks up each record's slice in a dict (ConcurrentCursor.observe), and a
+# StreamSlice's hash is a sorted json.dumps and a SHA-256 of it: twice per record, 6% of a
+# conversations read. A StreamSlice is immutable (its __setitem__ says so) and its hash is that
+# of its own dict of values, so each slice keeps its hash (a copy, with a dict of its own, hashes
+# again).
+
+_SLICE_HASH = "_intercom_slice_hash"
+
+
+def _slice_hashed_once() -> None:
+    from airbyte_cdk.sources.types import StreamSlice
+
+    hash_slice = StreamSlice.__hash__
+    if hasattr(hash_slice, "_intercom_once"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    probe = StreamSlice(partition={"id": "1"}, cursor_slice={"start_time": "0"})
+    assert isinstance(probe.__dict__["_stream_slice"], dict) and hash(probe) == hash_slice(probe)
+
+    def hash_once(self: Any) -> int:
+        kept = self.__dict__.get(_SLICE_HASH)
+        values = self.__dict__.get("_stream_slice")
+        if kept is not None and kept[1] is values:
+            return kept[0]
+        value = hash_slice(self)
+        self.__dict__[_SLICE_HASH] = (value, values)
+        return value
+
+    hash_once._intercom_once = True  # type: ignore[attr-defined]
+    hash_once.__wrapped__ = hash_slice  # type: ignore[attr-defined]
+    StreamSlice.__hash__ = hash_once  # type: ignore[method-assign]
+
+
+cdk_reliance("each stream slice hashed once (StreamSlice.__hash__)", _slice_hashed_once)
 
 # ---------------------------------------------------------------------------------------------
 # Config validation

@@ -221,6 +221,35 @@ def http_requester_streams_the_body_when_told() -> None:
     assert send.call_args.kwargs["request_kwargs"] == {"stream": True}
 
 
+def http_client_wraps_its_send_in_the_three_backoff_handlers_of_its_module() -> None:
+    from airbyte_cdk.sources.streams.http import http_client
+
+    retry = inspect.getsource(http_client.HttpClient._send_with_retry)
+    for handler in ("user_defined_backoff_handler", "rate_limit_default_backoff_handler", "http_client_default_backoff_handler"):
+        assert f"{handler}(" in retry and callable(getattr(http_client, handler))  # looked up in its module on every request
+    assert ")(\n            self._send\n        )" in retry or ")(self._send)" in retry  # the innermost wraps the client's own send
+
+
+def jinja_renders_a_string_without_marks_as_itself() -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    interpolation = JinjaInterpolation()
+    for plain in ("application/json", "2.11", "updated_at", "a } b { c %"):
+        assert interpolation._eval(plain, {"config": {}}) == plain
+    source = inspect.getsource(inspect.unwrap(JinjaInterpolation.eval))  # the value of a non-empty plain string: _literal_eval of itself
+    assert "result = self._eval(input_str, context)" in source and "return self._literal_eval(result, valid_types)" in source
+
+
+def a_stream_slice_is_immutable_and_hashed_from_its_values() -> None:
+    from airbyte_cdk.sources.types import StreamSlice
+    from airbyte_cdk.utils.slice_hasher import SliceHasher
+
+    day = StreamSlice(partition={"id": "c1"}, cursor_slice={"start_time": "1"})
+    with pytest.raises(ValueError):
+        day["id"] = "c2"  # type: ignore[index]
+    assert inspect.unwrap(StreamSlice.__hash__)(day) == SliceHasher.hash(stream_slice=day.__dict__["_stream_slice"])
+
+
 RELIED_ON: List[ReliedOn] = [
     ReliedOn(
         what="ConcurrentPerPartitionCursor.DEFAULT_MAX_PARTITIONS_NUMBER",
@@ -276,6 +305,24 @@ RELIED_ON: List[ReliedOn] = [
         check=http_requester_streams_the_body_when_told,
         why="components.ReexportingDownloadRequester sets it on the download requester it wraps, which the CDK builds "
         "without the download's decoder: the gzip CSV is then parsed as it arrives, not held whole in memory.",
+    ),
+    ReliedOn(
+        what="HttpClient._send_with_retry's backoff handlers, looked up in airbyte_cdk.sources.streams.http.http_client",
+        check=http_client_wraps_its_send_in_the_three_backoff_handlers_of_its_module,
+        why="components._backoff_handlers_built_once replaces the three names there so that each client decorates its "
+        "send once (the CDK decorates it again for every request); renamed, the CDK's own run per request.",
+    ),
+    ReliedOn(
+        what="JinjaInterpolation.eval of a string without Jinja marks",
+        check=jinja_renders_a_string_without_marks_as_itself,
+        why="components._plain_strings_evaluated_once keeps the value of such a string (headers, a search's operators): "
+        "valid only while rendering it gives the string itself, whatever the context.",
+    ),
+    ReliedOn(
+        what="StreamSlice: immutable, hashed from its values (_stream_slice)",
+        check=a_stream_slice_is_immutable_and_hashed_from_its_values,
+        why="components._slice_hashed_once keeps each slice's hash (the CDK's cursor hashes a record's slice twice per "
+        "record: a sorted json.dumps and a SHA-256): valid only while a slice cannot change.",
     ),
 ]
 

@@ -115,3 +115,176 @@ def test_without_the_state_throttle_the_cdk_keeps_its_own(monkeypatch: pytest.Mo
         components.cdk_reliance("a sub-stream's state every minute", components._checkpoint_sub_streams_every_minute)
     assert not hasattr(ConcurrentPerPartitionCursor, "_throttle_state_message")
     assert len(_warnings(caplog)) == 1 and "state every minute" in _warnings(caplog)[0]
+
+
+def test_an_http_client_builds_its_backoff_decorators_once_and_each_request_counts_its_own_tries(
+    requests_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from airbyte_cdk.sources.streams.http.error_handlers import HttpStatusErrorHandler
+    from airbyte_cdk.sources.streams.http.http_client import HttpClient
+    from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # the CDK's backoff waits, not under test
+    requests_mock.get("https://api.example/ok", json={"ok": True})
+    requests_mock.get("https://api.example/down", status_code=500, json={})
+    logger = logging.getLogger("airbyte")
+    client, other = (HttpClient(name, logger, error_handler=HttpStatusErrorHandler(logger, max_retries=2)) for name in ("a", "b"))
+    for _ in range(2):
+        client.send_request("GET", "https://api.example/ok", request_kwargs={})
+    built = dict(client.__dict__[components._BACKOFF_BUILT])
+    for _ in range(2):  # after successes, each failing request is still tried 1 + max_retries times
+        with pytest.raises(AirbyteTracedException):
+            client.send_request("GET", "https://api.example/down", request_kwargs={})
+    assert requests_mock.call_count == 2 + 2 * 3
+    assert len(built) == 3 and client.__dict__[components._BACKOFF_BUILT] == built  # the same three decorated sends
+    other.send_request("GET", "https://api.example/ok", request_kwargs={})
+    assert set(other.__dict__[components._BACKOFF_BUILT].values()).isdisjoint(built.values())  # each client its own
+
+
+def test_without_the_backoff_handlers_the_cdk_builds_them_per_request(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.streams.http import http_client
+
+    kept = http_client.user_defined_backoff_handler
+    monkeypatch.delattr(http_client, "rate_limit_default_backoff_handler")  # renamed in a later CDK
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("the backoff decorators built once", components._backoff_handlers_built_once)
+    assert http_client.user_defined_backoff_handler is kept
+    assert len(_warnings(caplog)) == 1 and "the backoff decorators built once" in _warnings(caplog)[0]
+
+
+def test_a_plain_string_is_evaluated_once_and_what_depends_on_config_slice_or_response_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    rendered: list = []
+    render = JinjaInterpolation._eval
+    monkeypatch.setattr(JinjaInterpolation, "_eval", lambda self, s, context: rendered.append(s) or render(self, s, context))
+    interpolation = JinjaInterpolation()
+    plain = "application/json; plain-once-test"  # the evaluations kept are the process's
+    assert [interpolation.eval(plain, {}, valid_types=(str,)) for _ in range(3)] == [plain] * 3
+    assert rendered.count(plain) == 1
+    template = "{{ config['access_token'] }}/{{ stream_slice['path'] }}/{{ response.get('code') }}"
+    assert interpolation.eval(template, {"access_token": "a"}, stream_slice={"path": "x"}, response={"code": 1}) == "a/x/1"
+    assert interpolation.eval(template, {"access_token": "b"}, stream_slice={"path": "y"}, response={"code": 2}) == "b/y/2"
+    assert rendered.count(template) == 2
+    assert interpolation.eval("2.11", {}, valid_types=(str,)) == "2.11" and interpolation.eval("2.11", {}) == 2.11  # the types asked for
+    first, again = interpolation.eval("[1, 2]", {}), interpolation.eval("[1, 2]", {})
+    assert first == again == [1, 2] and first is not again  # a mutable value is never handed out twice
+
+
+def test_without_the_cdks_jinja_evaluation_as_expected_each_string_is_rendered_on_every_call(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    def changed(self: Any, input_str: str, context: Any) -> Any:  # a later CDK's signature
+        return input_str
+
+    monkeypatch.setattr(JinjaInterpolation, "eval", changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("plain strings evaluated once", components._plain_strings_evaluated_once)
+    assert JinjaInterpolation.eval is changed
+    assert len(_warnings(caplog)) == 1 and "plain strings evaluated once" in _warnings(caplog)[0]
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "REQUEST_METHOD")
+
+
+@pytest.fixture
+def no_proxy_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_the_environments_proxies_are_looked_up_once_per_host_and_a_change_is_seen_at_the_next_request(
+    monkeypatch: pytest.MonkeyPatch, no_proxy_in_the_environment: None
+) -> None:
+    import requests.sessions
+
+    lookups: list = []
+    session = requests.Session()
+
+    def proxies(url: str) -> dict:  # what requests uses for an https URL
+        merged = session.merge_environment_settings(url, {}, None, None, None)["proxies"]
+        return {scheme: merged[scheme] for scheme in ("https", "all") if scheme in merged}
+
+    counted = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(requests.utils, "getproxies", lambda: lookups.append(1) or requests.utils.getproxies_environment())  # requests' own lookup, counted
+    assert [proxies("https://api.intercom.io/contacts/search") for _ in range(3)] == [{}] * 3
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert proxies("https://api.intercom.io/contacts/1") == {"https": "http://proxy.example:3128"}
+    assert proxies("https://api.eu.intercom.io/contacts/1") == {"https": "http://proxy.example:3128"}
+    monkeypatch.setenv("no_proxy", "api.intercom.io")
+    assert proxies("https://api.intercom.io/contacts/2") == {}
+    assert proxies("https://api.eu.intercom.io/contacts/2") == {"https": "http://proxy.example:3128"}
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.setenv("all_proxy", "http://other.example:8080")
+    assert proxies("https://api.intercom.io/contacts/3") == {"https": "http://proxy.example:3128", "all": "http://other.example:8080"}
+    assert counted is requests.sessions.get_environ_proxies
+    calls = len(lookups)
+    for _ in range(3):
+        proxies("https://api.intercom.io/contacts/4")
+    assert len(lookups) == calls  # the same host and environment: asked once
+
+
+def test_a_connector_request_goes_through_the_environments_proxy(monkeypatch: pytest.MonkeyPatch, requests_mock: Any, no_proxy_in_the_environment: None) -> None:
+    from airbyte_cdk.sources.streams.http.http_client import HttpClient
+
+    requests_mock.get("https://api.intercom.io/me", json={"type": "admin"})
+    client = HttpClient("admins", logging.getLogger("airbyte"))
+    client.send_request("GET", "https://api.intercom.io/me", request_kwargs={})
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    client.send_request("GET", "https://api.intercom.io/me", request_kwargs={})
+    assert [request.proxies for request in requests_mock.request_history] == [{}, {"https": "http://proxy.example:3128"}]
+
+
+def test_without_requests_proxy_lookup_as_expected_it_is_asked_for_every_request(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import requests.sessions
+
+    def changed(url: str, no_proxy: Any = None, trust_env: bool = True) -> dict:  # a later requests' signature
+        return {}
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("the environment's proxies looked up once per host", components._environment_proxies_per_host)
+    assert requests.sessions.get_environ_proxies is changed
+    assert len(_warnings(caplog)) == 1 and "the environment's proxies looked up once per host" in _warnings(caplog)[0]
+
+
+def test_a_stream_slice_is_hashed_once_as_the_cdk_hashes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airbyte_cdk.sources.types import StreamSlice
+    from airbyte_cdk.utils.slice_hasher import SliceHasher
+
+    hashed: list = []
+    hash_values = SliceHasher.hash.__func__
+    monkeypatch.setattr(SliceHasher, "hash", classmethod(lambda cls, *args, **kwargs: hashed.append(1) or hash_values(cls, *args, **kwargs)))
+    day = StreamSlice(partition={"parent_slice": {}, "id": "c1"}, cursor_slice={"start_time": "1", "end_time": "2"})
+    same = StreamSlice(partition={"parent_slice": {}, "id": "c1"}, cursor_slice={"start_time": "1", "end_time": "2"})
+    other = StreamSlice(partition={"parent_slice": {}, "id": "c2"}, cursor_slice={"start_time": "1", "end_time": "2"})
+    assert [day.__hash__() for _ in range(3)] == [StreamSlice.__hash__.__wrapped__(day)] * 3
+    assert hash(same) == hash(day) and hash(other) != hash(day)
+    assert len(hashed) == 1 + 1 + 1 + 1  # day once (and once more through the CDK's own, above), same and other once
+    latest = {day: 1}
+    latest[same] = 2  # the cursor's dict: an equal slice is the same key
+    assert latest == {day: 2}
+
+
+def test_without_the_slices_values_as_expected_each_slice_is_hashed_on_every_lookup(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.types import StreamSlice
+
+    build = StreamSlice.__init__
+
+    def renamed(self: Any, **kwargs: Any) -> None:  # a later CDK that keeps the values under another name
+        build(self, **kwargs)
+        self._values = self.__dict__.pop("_stream_slice")
+
+    monkeypatch.setattr(StreamSlice, "__init__", renamed)
+    monkeypatch.setattr(StreamSlice, "__hash__", StreamSlice.__hash__.__wrapped__)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("each stream slice hashed once", components._slice_hashed_once)
+    assert not hasattr(StreamSlice.__hash__, "_intercom_once")
+    assert len(_warnings(caplog)) == 1 and "each stream slice hashed once" in _warnings(caplog)[0]
