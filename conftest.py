@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Iterator, List
+from typing import Iterator, List, Set
 
 import pytest
 
@@ -42,22 +42,49 @@ def reporting_datasets_refused(request: pytest.FixtureRequest) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "long: takes half a minute or more of wall time, mostly waiting (a timeout, a retry, a session-wide run); starts first")
+    config.addinivalue_line(
+        "markers",
+        "long(seconds): takes half a minute or more of wall time, mostly waiting (a timeout, a retry, a session-wide run); "
+        "starts first. `seconds`, about what it takes on a quiet 2-core machine, only orders the long tests (longest first)",
+    )
+
+
+def _seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    return float(marker.args[0]) if marker and marker.args else 60.0
+
+
+def _module_fixtures(item: pytest.Item) -> Set[str]:
+    """The module-scoped fixtures the test uses (a session-wide run is computed in one of those)."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return {name for name, defs in definitions.items() if defs and defs[-1].scope == "module"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
-    """Starts each ``long`` test first on a worker of its own. pytest-xdist's work stealing hands
-    each of its n workers a contiguous 1/n of the tests at the start, so each ``long`` test goes
-    to the head of one such share, the others keeping their order. Left where they were, several
-    could land at the end of the run on one worker, adding their minutes to the suite's time."""
+    """Starts the ``long`` tests first, spread over the workers. pytest-xdist's work stealing hands
+    each of its n workers a contiguous 1/n of the tests at the start; the long tests go to the
+    heads of those shares, longest first, each to the share with the fewest seconds of long tests
+    so far (left where they were, several could land at the end of the run on one worker, adding
+    their minutes to the suite's time). The tests of a long test's module that use one of its
+    module-scoped fixtures (the Builder's answers, the manifest-only runs) follow it in its share:
+    elsewhere they would hold another worker while they wait for it."""
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    long_tests = [item for item in items if item.get_closest_marker("long")]
+    long_tests = sorted((item for item in items if item.get_closest_marker("long")), key=_seconds, reverse=True)
     if workers < 2 or not long_tests:
         return
-    others = iter([item for item in items if not item.get_closest_marker("long")])
     heads: List[List[pytest.Item]] = [[] for _ in range(workers)]
-    for index, item in enumerate(long_tests):
-        heads[index % workers].append(item)
+    seconds = [0.0] * workers
+    placed: Set[int] = set()
+    for item in long_tests:
+        share = seconds.index(min(seconds))
+        seconds[share] += _seconds(item)
+        shared = _module_fixtures(item)
+        followers = [other for other in items if other is not item and id(other) not in placed and other.module is item.module
+                     and not other.get_closest_marker("long") and _module_fixtures(other) & shared]
+        for one in [item, *followers]:
+            heads[share].append(one)
+            placed.add(id(one))
+    others = iter([item for item in items if id(item) not in placed])
     ordered: List[pytest.Item] = []
     for share in range(workers):  # the sizes xdist gives: what is left, divided by the workers left
         size = (len(items) - len(ordered)) // (workers - share)

@@ -65,7 +65,7 @@ def test_search_streams_checkpoint_while_reading_and_never_past_unemitted_record
         assert checkpoints[stream] >= 5, f"{stream}: {checkpoints[stream]} checkpoints during its records"
 
 
-@pytest.mark.long
+@pytest.mark.long(40)
 def test_a_killed_first_sync_resumes_from_its_checkpoints() -> None:
     ws = small_workspace()
     with running_emulator(ws, token=TOKEN, latency=0.01) as server:

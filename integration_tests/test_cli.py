@@ -118,7 +118,7 @@ def test_check_fails_with_an_actionable_message(server_options: Dict[str, Any], 
     assert config["access_token"] not in run.stdout + run.stderr
 
 
-@pytest.mark.long
+@pytest.mark.long(40)
 def test_check_fails_when_the_host_is_unreachable() -> None:
     with socket.socket() as probe:  # a loopback port with nobody listening
         probe.bind(("127.0.0.1", 0))

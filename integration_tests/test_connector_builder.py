@@ -166,7 +166,7 @@ def builder(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     }
 
 
-@pytest.mark.long
+@pytest.mark.long(100)
 def test_resolve_manifest_gives_the_manifest_with_every_stream(builder: Dict[str, Any]) -> None:
     answer = builder["resolve_manifest"]
     assert answer.returncode == 0 and not answer.errors(), answer.describe()

@@ -78,7 +78,7 @@ def expected_counts() -> Dict[str, List[int]]:
     return {s: [len(before[s]), len(after[s]), len(before[s] | after[s])] for s in STREAMS}
 
 
-@pytest.mark.long
+@pytest.mark.long(120)
 def test_exits_0_and_reports_every_stream_ok(main_job: Dict) -> None:
     process = main_job["process"]
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]

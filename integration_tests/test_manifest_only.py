@@ -149,7 +149,7 @@ def test_check_refuses_plain_http_base_url_with_the_connectors_message(server: E
 
 
 # The first of these computes the session's runs (results): it starts early (conftest.py).
-@pytest.mark.parametrize("mode", [pytest.param(MANIFEST_ONLY_MODES[0], marks=pytest.mark.long), *MANIFEST_ONLY_MODES[1:]])
+@pytest.mark.parametrize("mode", [pytest.param(MANIFEST_ONLY_MODES[0], marks=pytest.mark.long(80)), *MANIFEST_ONLY_MODES[1:]])
 def test_discover_gives_the_packages_catalog(results: Callable[[str], Dict[str, Run]], mode: str) -> None:
     def described(run: Run) -> Dict[str, Dict[str, Any]]:
         return {

@@ -42,7 +42,7 @@ SIZES = WorkspaceSizes(
 )
 
 
-@pytest.mark.long
+@pytest.mark.long(85)
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(workers=st.integers(min_value=1, max_value=40), seed=st.integers(min_value=0, max_value=2**16), size=st.integers(min_value=1, max_value=25))
 def test_any_worker_count_and_any_catalog_finish(workers: int, seed: int, size: int) -> None:

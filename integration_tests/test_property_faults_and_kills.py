@@ -4,7 +4,7 @@ Random faults hit every route; the companies scroll also gets its own kinds (exp
 restart the scroll" 500s, answers served and then lost), several in a row on one request, on any
 page. Each example kills the sync at random points and resumes it from its last states.
 
-CI runs a few examples; a longer profile runs by hand:
+CI runs a few examples (six, in two tests that run at once); a longer profile runs by hand:
     SOURCE_INTERCOM_PROPERTY_EXAMPLES=40 .venv/bin/python -m pytest integration_tests/test_property_faults_and_kills.py
 """
 
@@ -33,7 +33,9 @@ STREAMS = list(stream_facts())
 # waits (a read timeout; the rest of a 10 s rate-limit window).
 FAULTS = ("500", "502", "503", "504", "reset", "truncated")
 SCROLL_FAULTS = ("truncated", "reset", "502", "504", "500", "503", "scroll_expired", "scroll_restart_500")
-EXAMPLES = int(os.environ.get("SOURCE_INTERCOM_PROPERTY_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("SOURCE_INTERCOM_PROPERTY_EXAMPLES", "6"))
+# The examples run in this many tests, each drawing its own (the suite's workers run them at once).
+PARTS = 2
 
 
 def storm_the_scroll(server: EmulatorServer, seed: int, rate: float, in_a_row: int = 3) -> None:
@@ -55,15 +57,16 @@ def storm_the_scroll(server: EmulatorServer, seed: int, rate: float, in_a_row: i
     server.on_request(maybe_fault)
 
 
-@pytest.mark.long
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.long(50)
+@pytest.mark.parametrize("part", range(PARTS))
+@settings(max_examples=-(-EXAMPLES // PARTS), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     fault_seed=st.integers(0, 10_000),
     fault_rate=st.sampled_from([0.0, 0.03, 0.08]),
     scroll_fault_rate=st.sampled_from([0.0, 0.15, 0.3]),
     kill_points=st.lists(st.integers(5, 600), min_size=0, max_size=2),
 )
-def test_no_record_is_lost_under_random_faults_and_kills(fault_seed: int, fault_rate: float, scroll_fault_rate: float, kill_points: List[int]) -> None:
+def test_no_record_is_lost_under_random_faults_and_kills(part: int, fault_seed: int, fault_rate: float, scroll_fault_rate: float, kill_points: List[int]) -> None:
     workspace = Workspace(seed=fault_seed % 97, sizes=SIZES, span_days=200)
     with running_emulator(workspace, token="tok-property", fault_rate=fault_rate, fault_seed=fault_seed, fault_kinds=FAULTS,
                           scroll_ttl=SCROLL_EXPIRY) as server:

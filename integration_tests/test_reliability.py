@@ -49,7 +49,7 @@ def test_a_sync_under_a_tight_rate_limit_is_paced_and_complete(compact_workspace
     assert stats["rate_limited"] <= 0.05 * stats["total"]
 
 
-@pytest.mark.long
+@pytest.mark.long(40)
 def test_a_fair_share_cap_is_never_exceeded_in_any_10_second_window(compact_workspace: Workspace) -> None:
     """max_requests_per_minute 300: at most 50 requests in each of Intercom's 10-second windows,
     though the app's limit would allow 1,666 (the connector takes only its share)."""
@@ -146,7 +146,7 @@ def test_a_conversation_deleted_between_search_and_fetch_is_skipped(vanishing_co
     assert any(f"Conversation {victim} was not found" in line for line in run.logs())
 
 
-@pytest.mark.long
+@pytest.mark.long(80)
 def test_a_hung_request_times_out_and_the_sync_keeps_talking(compact_workspace: Workspace) -> None:
     """A connection that never answers is abandoned after the read timeout (a minute: well within a
     platform's heartbeat check of a few minutes) and retried, long before the server would end it."""
