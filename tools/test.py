@@ -49,6 +49,11 @@ if __name__ == "__main__":
     reexec_in_venv(__file__)
     import pytest
 
+    # The test processes keep what Python compiles (`__pycache__/`, ignored by git), also where
+    # PYTHONDONTWRITEBYTECODE says otherwise: each of the suite's processes imports the package,
+    # the emulator and the test modules (rewritten by pytest for its asserts), and the suite
+    # starts hundreds of them.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.chdir(ROOT)
     arguments = sys.argv[1:]
     sys.exit(pytest.main(["-p", "no:cacheprovider", *parallel_args(arguments), *arguments]))
