@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Runs every test: `python3 tools/test.py [pytest arguments]`. Sets up .venv on first use.
 
-The tests run in parallel (pytest-xdist): three worker processes per CPU, because many end-to-end
-tests spend their time waiting (for a retry, a rate-limit window, an expiring scroll), and an idle
-worker takes tests queued for a busy one (`--dist worksteal`): a few tests take a minute each.
+The tests run in parallel (pytest-xdist): four worker processes per CPU, because many end-to-end
+tests spend their time waiting (for a retry, a rate-limit window, an expiring scroll, a reporting
+export job), and an idle worker takes tests queued for a busy one (`--dist worksteal`): a few tests
+take a minute each. On a quiet 2-core machine (2026-12-03, 0.4.1): 6 workers took 360 s, 8 took
+319 s, 10 took 369 s (the CPUs were then busy all the time, and every test took longer).
 `-n`/`--dist` given here override that (`-n 0`: every test in this process, one after another);
 `SOURCE_INTERCOM_TEST_WORKERS=N` sets the number of workers.
 
 The count stays the same on a busy machine: no test depends on the machine's speed (timeouts are
 hang detectors, the emulator's delays robust or on the test's clock), so fewer workers would only
-make the run longer (six workers get about three quarters of two CPUs that two other busy
+make the run longer (eight workers get about four fifths of two CPUs that two other busy
 processes share with them; two would get half).
 """
 
@@ -21,7 +23,7 @@ from typing import List, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bootstrap import ROOT, reexec_in_venv  # noqa: E402
 
-WORKERS_PER_CPU = 3
+WORKERS_PER_CPU = 4
 
 
 def chooses_its_own(args: Sequence[str]) -> bool:
