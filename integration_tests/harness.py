@@ -238,6 +238,17 @@ def file_args(folder: str, **contents: Any) -> List[str]:
 CLI_TIMEOUT = 600
 
 
+def wait_or_say_it_hung(run: Started, timeout: float, what: str, stderr_path: Path) -> int:
+    """The run's exit code; a run still going after ``timeout`` seconds is killed, and the error
+    names it with the end of its stderr."""
+    try:
+        return run.wait(timeout)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        run.wait()
+        raise TimeoutError(f"{what} hung: still running after {timeout} s; its stderr ends with:\n{stderr_path.read_text()[-2000:]}") from None
+
+
 def run_cli(
     command: str,
     config: Optional[Dict[str, Any]] = None,
@@ -261,13 +272,7 @@ def run_cli(
                 proc = manifest_only.start_sdm(args, stdout.fileno(), stderr.fileno())
             else:
                 proc = start_cli(args, stdout.fileno(), stderr.fileno(), env, cli)
-            try:
-                code = proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise TimeoutError(f"{' '.join(cli or [CLI])} {command} hung: still running after {timeout} s; its stderr ends with:\n"
-                                   f"{stderr_path.read_text()[-2000:]}") from None
+            code = wait_or_say_it_hung(proc, timeout, f"{' '.join(cli or [CLI])} {command}", stderr_path)
         output = stdout_path.read_text()
         return Run(code, parse_messages(output), stderr_path.read_text(), output)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,7 @@ from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import 
 
 from integration_tests.harness import (
     CLI_TIMEOUT, SCROLL_EXPIRY,
-    START_TS, config_for, manifest_only_copy, once_per_session, parse_messages, record_key, scroll_expiry_env,
+    START_TS, config_for, manifest_only_copy, once_per_session, parse_messages, record_key, scroll_expiry_env, wait_or_say_it_hung,
 )
 from integration_tests.workspaces import small_workspace
 from intercom_emulator import EmulatorServer, running_emulator
@@ -105,13 +104,7 @@ class BuilderBackend:
             stdout_path, stderr_path = Path(folder) / "stdout.txt", Path(folder) / "stderr.txt"
             with open(stdout_path, "w") as stdout, open(stderr_path, "w") as stderr:
                 run = self.copy.start_builder(["read", "--config", str(config_path), "--catalog", str(catalog_path)], stdout.fileno(), stderr.fileno(), folder)
-                try:
-                    code = run.wait(CLI_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    run.kill()
-                    run.wait()
-                    raise TimeoutError(f"the Builder's {command} of {stream} hung: still running after {CLI_TIMEOUT} s; its stderr ends with:\n"
-                                       f"{stderr_path.read_text()[-2000:]}") from None
+                code = wait_or_say_it_hung(run, CLI_TIMEOUT, f"the Builder's {command} of {stream}", stderr_path)
             return Answer(code, parse_messages(stdout_path.read_text()), stderr_path.read_text())
 
     def close(self) -> None:
