@@ -18,7 +18,6 @@ the script; and the container entrypoint, the main job, the manifest-only runs).
 from __future__ import annotations
 
 import functools
-import io
 import multiprocessing
 import os
 import subprocess
@@ -68,26 +67,9 @@ def _received(duplicate: Any) -> int:
     return duplicate.detach()  # type: ignore[no-any-return]
 
 
-def _standard_stream(fd: int, errors: str, line_buffering: bool) -> io.TextIOWrapper:
-    """The stream a new interpreter opens on ``fd`` when it is not a terminal: buffered (stderr by
-    line), or unbuffered under PYTHONUNBUFFERED."""
-    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
-    raw = io.FileIO(fd, "w", closefd=False)
-    binary = raw if unbuffered else io.BufferedWriter(raw)
-    return io.TextIOWrapper(binary, encoding="utf-8", errors=errors, line_buffering=line_buffering, write_through=unbuffered)  # type: ignore[arg-type]
-
-
 def _run_console_script(args: Sequence[str], env: Mapping[str, str], stdout: int, stderr: int) -> None:
     """In the forked child: become ``source-intercom ARGS`` with this environment, stdout and stderr."""
-    os.dup2(stdout, 1)
-    os.dup2(stderr, 2)
-    os.close(stdout)
-    os.close(stderr)
-    os.environ.clear()
-    os.environ.update(env)
-    sys.stdout = _standard_stream(1, "strict", line_buffering=False)
-    sys.stderr = _standard_stream(2, "backslashreplace", line_buffering=True)
-    sys.argv = [CLI, *args]
+    fork_server.become([CLI, *args], env, stdout, stderr)
     from source_intercom.run import run
 
     try:

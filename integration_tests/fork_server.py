@@ -38,30 +38,39 @@ _MESSAGE_BYTES = 1 << 20
 
 
 def _standard_stream(fd: int, errors: str, line_buffering: bool) -> io.TextIOWrapper:
-    """The stream a new interpreter opens on ``fd`` when it is not a terminal."""
+    """The stream a new interpreter opens on ``fd`` when it is not a terminal: buffered (stderr by
+    line), or unbuffered under PYTHONUNBUFFERED."""
     unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
     raw = io.FileIO(fd, "w", closefd=False)
     binary = raw if unbuffered else io.BufferedWriter(raw)
     return io.TextIOWrapper(binary, encoding="utf-8", errors=errors, line_buffering=line_buffering, write_through=unbuffered)  # type: ignore[arg-type]
 
 
+def become(argv: Sequence[str], env: Mapping[str, str], stdout: int, stderr: int) -> None:
+    """In a forked child: take the run's stdout and stderr (the descriptors received, then closed),
+    its environment and its arguments, with the standard streams a new interpreter opens on them.
+    (Also the children of integration_tests/cli_process.py.)"""
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    os.close(stdout)
+    os.close(stderr)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.stdout = _standard_stream(1, "strict", line_buffering=False)
+    sys.stderr = _standard_stream(2, "backslashreplace", line_buffering=True)
+    sys.argv = list(argv)
+
+
 def _run_in_child(request: Dict[str, Any], stdout: int, stderr: int) -> None:
     """In the forked child: become the command, then exit with its exit code."""
     code = 1
     try:
-        os.dup2(stdout, 1)
-        os.dup2(stderr, 2)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        for fd in (stdout, stderr, devnull):
-            os.close(fd)
-        os.environ.clear()
-        os.environ.update(request["env"])
+        os.close(devnull)
+        become([request["argv0"], *request["args"]], request["env"], stdout, stderr)
         if request.get("cwd"):
             os.chdir(request["cwd"])
-        sys.stdout = _standard_stream(1, "strict", line_buffering=False)
-        sys.stderr = _standard_stream(2, "backslashreplace", line_buffering=True)
-        sys.argv = [request["argv0"], *request["args"]]
         # sys.path[0] as the real command has it: the working folder for `python -m`, the script's folder for a console script.
         sys.path[0] = os.getcwd() if "module" in request else os.path.dirname(request["argv0"])
         try:
