@@ -1,6 +1,11 @@
 """Every list stream (a GET of one list, not a shared reading) reads on whenever Intercom's answer
 says there is more, in each of the ways Intercom says it, also where the examples show one page;
-and an answer that says nothing of more pages costs one request (requests-mock, in-process)."""
+and an answer that says nothing of more pages costs one request (requests-mock, in-process).
+
+Each test reads one stream from a source built from the package's manifest with that stream alone in
+its `streams` (everything else as it is: definitions, schemas, the reporting datasets' resolver):
+the CDK builds every stream of a manifest before it reads the catalog's, and the 91 reads here
+would otherwise build 33 streams each."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import requests_mock as rm
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
+from source_intercom import source
 from source_intercom.manifest_file import load_manifest
 from unit_tests.test_requests import CONFIG, sync
 
@@ -28,6 +34,17 @@ def list_streams() -> Dict[str, str]:
         if stream["retriever"]["type"] == "SimpleRetriever" and "partition_router" not in stream["retriever"]
         and "step" not in (stream.get("incremental_sync") or {})  # read in time slices (activity_logs): test_requests
     }
+
+
+@pytest.fixture
+def the_stream_alone(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``alone(stream)``: the sources built afterwards in this test know ``stream`` and no other."""
+    def alone(stream: str) -> None:
+        manifest = dict(load_manifest())
+        kept = [entry for entry in manifest["streams"] if entry["$ref"] == f"#/definitions/streams/{stream}"]
+        assert len(kept) == 1, f"{stream} is not among the manifest's streams"
+        monkeypatch.setattr(source, "load_manifest", lambda: {**manifest, "streams": kept})
+    return alone
 
 
 REPORTING = "/export/reporting_data/get_datasets"  # every run asks it first: a token without the scope here
@@ -82,7 +99,9 @@ def test_every_list_stream_is_covered() -> None:
 
 @pytest.mark.parametrize("more", sorted(MORE))
 @pytest.mark.parametrize("stream", sorted(LIST_STREAMS))
-def test_a_list_is_read_to_its_end_whenever_the_answer_says_there_is_more(requests_mock: rm.Mocker, stream: str, more: str) -> None:
+def test_a_list_is_read_to_its_end_whenever_the_answer_says_there_is_more(requests_mock: rm.Mocker, the_stream_alone: Any,
+                                                                          stream: str, more: str) -> None:
+    the_stream_alone(stream)
     requests_mock.get(rm.ANY, json=intercom(LIST_STREAMS[stream], MORE[more]))
     output = sync(CONFIG, stream)
     assert not output.errors, output.errors
@@ -92,7 +111,8 @@ def test_a_list_is_read_to_its_end_whenever_the_answer_says_there_is_more(reques
 
 
 @pytest.mark.parametrize("stream", sorted(LIST_STREAMS))
-def test_a_list_that_says_nothing_of_more_pages_is_one_request(requests_mock: rm.Mocker, stream: str) -> None:
+def test_a_list_that_says_nothing_of_more_pages_is_one_request(requests_mock: rm.Mocker, the_stream_alone: Any, stream: str) -> None:
+    the_stream_alone(stream)
     requests_mock.get(rm.ANY, json=intercom(LIST_STREAMS[stream], {"pages": {"type": "pages", "page": 1, "total_pages": 1}}))
     output = sync(CONFIG, stream)
     assert not output.errors and len(output.records) == 1
