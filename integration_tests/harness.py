@@ -127,7 +127,9 @@ sys.meta_path.insert(0, _HideSourceIntercom())
 SDM = str(Path(sys.executable).with_name("source-declarative-manifest"))
 SDM_FUNCTION = "airbyte_cdk.cli.source_declarative_manifest:run"  # the console script's entry point
 BUILDER_MODULE = "airbyte_cdk.connector_builder.main"  # run as ``python -m``
-MANIFEST_ONLY_PRELOAD = ["airbyte_cdk.cli.source_declarative_manifest", "airbyte_cdk.connector_builder.connector_builder_handler", "airbyte_cdk.entrypoint"]
+# job_polls: the tests' clock for the CDK's export-job polls, imported from beside fork_server.py.
+MANIFEST_ONLY_PRELOAD = ["airbyte_cdk.cli.source_declarative_manifest", "airbyte_cdk.connector_builder.connector_builder_handler",
+                         "airbyte_cdk.entrypoint", "job_polls"]
 
 
 @dataclass

@@ -22,7 +22,8 @@ WINDOW = 90 * DAY                       # the manifest's step
 
 
 def reporting_server(workspace: Workspace, **exports: Any) -> Any:
-    # Jobs complete at once unless a test says otherwise: the CDK polls every 5 s.
+    # Jobs stay pending a moment unless a test says otherwise: the first poll sees them pending
+    # (the tests' runs poll every 0.25 s: integration_tests/job_polls.py).
     exports.setdefault("pending_seconds", 0.2)
     return running_emulator(workspace, token="tok-reporting", reporting_scope=True,
                             reporting=ReportingExports(**exports))
@@ -38,8 +39,10 @@ def discover(config: Dict[str, Any]) -> List[Dict[str, Any]]:
     return run.catalog()["streams"]
 
 
-def read(server: Any, config: Dict[str, Any], names: List[str], state: Optional[List[Dict[str, Any]]] = None) -> Run:
-    return run_cli("read", config, catalog_for(discover(config), names), state=state)
+def read(server: Any, config: Dict[str, Any], names: List[str], state: Optional[List[Dict[str, Any]]] = None,
+         catalog: Optional[Dict[str, Any]] = None) -> Run:
+    """A read of ``names`` from ``catalog``, or from the catalog a new `discover` gives."""
+    return run_cli("read", config, catalog or catalog_for(discover(config), names), state=state)
 
 
 def expected_rows(server: Any, stream: str, start: int) -> List[Dict[str, Any]]:
@@ -128,7 +131,8 @@ def test_a_window_that_keeps_failing_fails_its_stream_only(workspace: Workspace)
 def test_an_incremental_sync_enqueues_only_the_new_windows_and_the_lookback(workspace: Workspace, lookback_days: int) -> None:
     with reporting_server(workspace) as server:
         config = config_for(server, start_date=start_days_ago(workspace, 60), reporting_lookback_days=lookback_days)
-        first = read(server, config, ["reporting_conversation"])
+        catalog = catalog_for(discover(config), ["reporting_conversation"])
+        first = read(server, config, ["reporting_conversation"], catalog=catalog)
         assert first.returncode == 0 and not first.errors, first.errors
         state = first.final_state()
         saved = int(state[0]["stream"]["stream_state"]["conversation_started_at"])
@@ -136,7 +140,7 @@ def test_an_incremental_sync_enqueues_only_the_new_windows_and_the_lookback(work
         added = server.reporting_rows.add("conversation", [int(time.time()) - 60, int(time.time()) - 30])
         changed = server.reporting_rows.change_recent("conversation", 3, within_days=10, seed=7)
         server.reset_stats()
-        second = read(server, config, ["reporting_conversation"], state=state)
+        second = read(server, config, ["reporting_conversation"], state=state, catalog=catalog)
         windows = enqueued_windows(server, "conversation")
     assert second.returncode == 0 and not second.errors, second.errors
     first_start = max(saved - lookback_days * DAY, workspace.anchor - 60 * DAY)
