@@ -29,8 +29,6 @@ Exit code 0 when the sync succeeded (and, for the emulator, every table matches 
 from __future__ import annotations
 
 import argparse
-import copy
-import functools
 import json
 import os
 import random
@@ -209,16 +207,12 @@ def tables(cache: Any, streams: Iterable[str]) -> Dict[str, List[Dict[str, Any]]
     return out
 
 
-@functools.lru_cache(maxsize=None)
 def primary_key(stream: str) -> Tuple[str, ...]:
     """The stream's primary key as the connector's manifest declares it (PyAirbyte keeps these
     names as DuckDB columns)."""
-    from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
-    from source_intercom.manifest_file import load_manifest
+    from source_intercom.stream_facts import stream_facts
 
-    streams = ManifestReferenceResolver().preprocess_manifest(copy.deepcopy(dict(load_manifest())))["definitions"]["streams"]
-    key = streams[stream]["primary_key"]
-    return (key,) if isinstance(key, str) else tuple(key)
+    return stream_facts()[stream].primary_key
 
 
 def key_of(stream: str, row: Dict[str, Any]) -> Any:
