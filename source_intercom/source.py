@@ -2,14 +2,16 @@
 
 import copy
 import json
+import logging
 import sys
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from airbyte_cdk.models import AirbyteStateMessage, AirbyteStateMessageSerializer, ConfiguredAirbyteCatalog
+from airbyte_cdk.models import AirbyteCatalog, AirbyteStateMessage, AirbyteStateMessageSerializer, ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
 from airbyte_cdk.sources.source import TState
 
 from source_intercom import components
+from source_intercom.catalog import airbyte_stream
 from source_intercom.manifest_file import load_manifest
 
 RECORDS_WAITING_FOR_STDOUT = 1_000
@@ -45,6 +47,28 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         CDK's component schema (unit_tests/test_manifest_structure.py), and the validation (the
         schema's YAML and a walk of the whole manifest) costs about a tenth of `check`'s CPU.
         Manifest-only runs, and a CDK that no longer calls this method, validate as usual."""
+
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        """The CDK's catalog, written from the stream definitions the CDK resolves (the manifest's
+        streams, and the reporting datasets' from their list) without building each stream
+        (source_intercom/catalog.py). The same steps as the CDK's `streams()` up to the building:
+        the config's validations, then the definitions; errors surface as they do there."""
+        steps = components.cdk_reliance("the catalog written from the resolved stream definitions", self._stream_definition_steps)
+        if steps is None:
+            return super().discover(logger, config)
+        prepare, static_definitions, build = steps
+        prepare()
+        definitions = static_definitions(self._source_config) + self.dynamic_streams
+        described = [airbyte_stream(definition, self._config) for definition in definitions]
+        if any(stream is None for stream in described):  # a definition catalog.py does not read
+            return AirbyteCatalog(streams=[stream.as_airbyte_stream() for stream in build(definitions, definitions)])
+        return AirbyteCatalog(streams=described)  # type: ignore[arg-type]  # none is None
+
+    def _stream_definition_steps(self) -> Tuple[Callable[[], None], Callable[..., List[Dict[str, Any]]], Callable[..., List[Any]]]:
+        """The CDK's steps of `streams()`: validate the config (and set the API budget), list the
+        static definitions, build streams from definitions."""
+        assert type(self).streams is ConcurrentDeclarativeSource.streams, "streams() overridden"
+        return self._prepare_for_stream_build, self._stream_configs, self._create_streams
 
     def _shorten_the_record_queue(self) -> None:
         record_queue = self._concurrent_source._queue
