@@ -3,6 +3,7 @@
 import copy
 import json
 import logging
+import os
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -12,13 +13,24 @@ from airbyte_cdk.sources.source import TState
 
 from source_intercom import components
 from source_intercom.catalog import airbyte_stream
-from source_intercom.manifest_file import load_manifest
+from source_intercom.manifest_file import MANIFEST_PATH, derived, load_manifest
 
 RECORDS_WAITING_FOR_STDOUT = 1_000
 
 # The manifest names its custom classes the way the Airbyte platform loads them in manifest-only
 # mode (`source_declarative_manifest.components.X`); the package serves the same module there.
 sys.modules.setdefault("source_declarative_manifest.components", components)
+
+
+def _resolution_inputs() -> List[bytes]:
+    """What the CDK's resolution of the package's manifest depends on: the manifest and the CDK
+    (its version, and its modules that resolve, for a CDK changed in place)."""
+    import airbyte_cdk
+    from airbyte_cdk.sources.declarative.parsers import manifest_component_transformer, manifest_reference_resolver
+
+    modules = (sys.modules[ConcurrentDeclarativeSource.__module__], manifest_component_transformer, manifest_reference_resolver)
+    stats = [os.stat(str(module.__file__)) for module in modules]
+    return [MANIFEST_PATH.read_bytes(), str(airbyte_cdk.__version__).encode(), repr([(s.st_size, s.st_mtime_ns) for s in stats]).encode()]
 
 
 class SourceIntercom(ConcurrentDeclarativeSource):
@@ -41,6 +53,15 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         # fills with records: 10,000 contacts hold tens of megabytes. A shorter queue keeps the main
         # thread as busy and the workers wait sooner (the CDK's main thread never blocks on it).
         components.cdk_reliance("a shorter queue of records waiting for stdout (the concurrent source's _queue)", self._shorten_the_record_queue)
+
+    def _pre_process_manifest(self, manifest: Dict[str, Any]) -> Dict[str, Any]:
+        """The CDK's resolution of the package's manifest ($refs, types and $parameters spread to
+        every component: about 0.1 CPU-s), made once per manifest and CDK and read back after
+        (source_intercom/manifest_file.py). Manifest-only runs resolve as usual."""
+        inputs = components.cdk_reliance("the resolved manifest kept beside it", _resolution_inputs)
+        if inputs is None:
+            return super()._pre_process_manifest(manifest)
+        return derived("resolved-manifest", inputs, lambda: super(SourceIntercom, self)._pre_process_manifest(manifest))
 
     def _validate_source(self) -> None:
         """Not on every start: the package's manifest is the one the tests validate against the
