@@ -1,19 +1,20 @@
 """The manifest beside this file, parsed once per process, without importing airbyte_cdk (the
 CLI's `spec` needs nothing more).
 
-What is made from the manifest alone (its parsed form, the CDK's resolution of it) is kept in
-``__pycache__`` beside it, the way Python keeps compiled modules: each file is named after a hash
-of everything it was made from (the manifest's bytes, the CDK's version and modules), so an edited
-manifest or another CDK makes it anew, and a directory that cannot be written only costs the time
-to make it again. Parsing the YAML takes about 0.1 CPU-s and the CDK's resolution 0.1 more;
-reading either back takes milliseconds.
+What start-up makes from files alone (the parsed manifest, the CDK's resolution of it, the CDK's
+parsed component schema) is kept in ``__pycache__`` beside the manifest, the way Python keeps
+compiled modules: each file (a pickle) is named after a hash of everything it was made from (the
+manifest's bytes, the CDK's version and modules), so an edited manifest or another CDK makes it
+anew, and a directory that cannot be written only costs the time to make it again. Parsing the
+YAML takes about 0.1 CPU-s, the CDK's resolution 0.1 and its schema 0.05; reading each back takes
+a few milliseconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import marshal
+import pickle
 import os
 import sys
 import tempfile
@@ -34,18 +35,18 @@ def derived_file(kind: str, inputs: Iterable[bytes]) -> Path:
     digest = hashlib.sha256()
     for part in inputs:
         digest.update(len(part).to_bytes(8, "big") + part)
-    return DERIVED_DIRECTORY / f"{kind}.{sys.implementation.cache_tag}.{digest.hexdigest()[:32]}.marshal"
+    return DERIVED_DIRECTORY / f"{kind}.{sys.implementation.cache_tag}.{digest.hexdigest()[:32]}.pickle"
 
 
 def derived(kind: str, inputs: Iterable[bytes], make: Callable[[], T]) -> T:
-    """`make()`, read back from `derived_file(kind, inputs)` when it was made before. What `make`
-    returns must be made of dicts, lists, strings, numbers, booleans and None (else it is not kept)."""
+    """`make()`, read back from `derived_file(kind, inputs)` when it was made before (what pickle
+    cannot write is made each time)."""
     path = derived_file(kind, inputs)
-    with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
-        return marshal.loads(path.read_bytes())  # type: ignore[no-any-return]
+    with contextlib.suppress(Exception):  # none there yet, or damaged: made anew
+        return pickle.loads(path.read_bytes())  # type: ignore[no-any-return]
     made = make()
-    with contextlib.suppress(OSError, ValueError):
-        _keep(path, marshal.dumps(made))
+    with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+        _keep(path, pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
     return made
 
 
@@ -64,7 +65,7 @@ def _keep(path: Path, content: bytes) -> None:
             os.unlink(temporary)
         raise
     kind = path.name.rsplit(".", 2)[0]
-    for other in path.parent.glob(f"{kind}.*.marshal"):
+    for other in path.parent.glob(f"{kind}.*.pickle"):
         if other != path:
             with contextlib.suppress(OSError):
                 other.unlink()

@@ -1,11 +1,13 @@
 """The Python-package form of the connector: the manifest beside this file, loaded by the CDK."""
 
+import contextlib
 import copy
 import json
 import logging
 import os
+import pkgutil
 import sys
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from airbyte_cdk.models import AirbyteCatalog, AirbyteStateMessage, AirbyteStateMessageSerializer, ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
@@ -33,6 +35,30 @@ def _resolution_inputs() -> List[bytes]:
     return [MANIFEST_PATH.read_bytes(), str(airbyte_cdk.__version__).encode(), repr([(s.st_size, s.st_mtime_ns) for s in stats]).encode()]
 
 
+COMPONENT_SCHEMA = ("airbyte_cdk", "sources/declarative/declarative_component_schema.yaml")
+
+
+@contextlib.contextmanager
+def _component_schema_kept_parsed() -> Iterator[None]:
+    """While the CDK builds the source, the component schema it parses at every start (about
+    0.05 CPU-s; only the validation, which the package skips, and the Builder's normalization read
+    it) is read back as manifest_file keeps the manifest, made by the CDK's own function."""
+    module = sys.modules[ConcurrentDeclarativeSource.__module__]
+    found = components.cdk_reliance(
+        "the CDK's component schema kept parsed",
+        lambda: (module.get_declarative_component_schema, pkgutil.get_data(*COMPONENT_SCHEMA) or b""),
+    )
+    if found is None:
+        yield
+        return
+    parse, text = found
+    module.get_declarative_component_schema = lambda: derived("component-schema", [text], parse)
+    try:
+        yield
+    finally:
+        module.get_declarative_component_schema = parse
+
+
 class SourceIntercom(ConcurrentDeclarativeSource):
     def __init__(
         self,
@@ -41,13 +67,14 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         state: Optional[List[TState]] = None,
         config_path: Optional[str] = None,
     ) -> None:
-        super().__init__(
-            catalog=catalog or ConfiguredAirbyteCatalog(streams=[]),
-            config=config or {},
-            state=state or [],
-            source_config=copy.deepcopy(dict(load_manifest())),  # the CDK resolves it in place
-            config_path=config_path,
-        )
+        with _component_schema_kept_parsed():
+            super().__init__(
+                catalog=catalog or ConfiguredAirbyteCatalog(streams=[]),
+                config=config or {},
+                state=state or [],
+                source_config=copy.deepcopy(dict(load_manifest())),  # the CDK resolves it in place
+                config_path=config_path,
+            )
         # The CDK's queue from its workers to the main thread, which writes each record to stdout,
         # holds up to 10,000 items. When the main thread is the slower side (a fast network), it
         # fills with records: 10,000 contacts hold tens of megabytes. A shorter queue keeps the main
