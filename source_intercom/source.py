@@ -5,6 +5,7 @@ import copy
 import json
 import logging
 import os
+import pickle
 import pkgutil
 import sys
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
@@ -15,7 +16,7 @@ from airbyte_cdk.sources.source import TState
 
 from source_intercom import components
 from source_intercom.catalog import airbyte_stream
-from source_intercom.manifest_file import MANIFEST_PATH, derived, load_manifest
+from source_intercom.manifest_file import derived, load_manifest
 
 RECORDS_WAITING_FOR_STDOUT = 1_000
 
@@ -24,15 +25,20 @@ RECORDS_WAITING_FOR_STDOUT = 1_000
 sys.modules.setdefault("source_declarative_manifest.components", components)
 
 
-def _resolution_inputs() -> List[bytes]:
-    """What the CDK's resolution of the package's manifest depends on: the manifest and the CDK
-    (its version, and its modules that resolve, for a CDK changed in place)."""
+def _resolution_inputs(manifest: Mapping[str, Any]) -> List[bytes]:
+    """What the CDK's resolution of a manifest depends on: the manifest (pickled: equal bytes
+    are an equal manifest) and the CDK (its version, and its modules that resolve, for a CDK
+    changed in place)."""
     import airbyte_cdk
     from airbyte_cdk.sources.declarative.parsers import manifest_component_transformer, manifest_reference_resolver
 
     modules = (sys.modules[ConcurrentDeclarativeSource.__module__], manifest_component_transformer, manifest_reference_resolver)
     stats = [os.stat(str(module.__file__)) for module in modules]
-    return [MANIFEST_PATH.read_bytes(), str(airbyte_cdk.__version__).encode(), repr([(s.st_size, s.st_mtime_ns) for s in stats]).encode()]
+    return [
+        pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL),
+        str(airbyte_cdk.__version__).encode(),
+        repr([(stat.st_size, stat.st_mtime_ns) for stat in stats]).encode(),
+    ]
 
 
 COMPONENT_SCHEMA = ("airbyte_cdk", "sources/declarative/declarative_component_schema.yaml")
@@ -82,10 +88,10 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         components.cdk_reliance("a shorter queue of records waiting for stdout (the concurrent source's _queue)", self._shorten_the_record_queue)
 
     def _pre_process_manifest(self, manifest: Dict[str, Any]) -> Dict[str, Any]:
-        """The CDK's resolution of the package's manifest ($refs, types and $parameters spread to
-        every component: about 0.1 CPU-s), made once per manifest and CDK and read back after
+        """The CDK's resolution of the manifest ($refs, types and $parameters spread to every
+        component: about 0.1 CPU-s), made once per manifest and CDK and read back after
         (source_intercom/manifest_file.py). Manifest-only runs resolve as usual."""
-        inputs = components.cdk_reliance("the resolved manifest kept beside it", _resolution_inputs)
+        inputs = components.cdk_reliance("the resolved manifest kept beside it", lambda: _resolution_inputs(manifest))
         if inputs is None:
             return super()._pre_process_manifest(manifest)
         return derived("resolved-manifest", inputs, lambda: super(SourceIntercom, self)._pre_process_manifest(manifest))

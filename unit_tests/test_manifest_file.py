@@ -45,7 +45,7 @@ class Maker:
 def test_the_manifest_the_cdk_gets_resolved_is_the_one_it_resolves_itself() -> None:
     built = SourceIntercom(config={"access_token": "x", "start_date": "2020-01-01T00:00:00Z"})
     resolved_by_the_cdk = ConcurrentDeclarativeSource._pre_process_manifest(built, copy.deepcopy(dict(load_manifest())))
-    kept = derived_file("resolved-manifest", source._resolution_inputs())
+    kept = derived_file("resolved-manifest", source._resolution_inputs({**load_manifest()}))
     assert built.resolved_manifest == resolved_by_the_cdk == pickle.loads(kept.read_bytes())
 
 
@@ -110,6 +110,14 @@ def test_what_pickle_cannot_write_is_made_each_time_and_a_damaged_file_is_made_a
 def test_another_cdk_resolves_anew(monkeypatch: pytest.MonkeyPatch) -> None:
     import airbyte_cdk
 
-    before: List[bytes] = source._resolution_inputs()
+    before: List[bytes] = source._resolution_inputs(load_manifest())
     monkeypatch.setattr(airbyte_cdk, "__version__", "0.0.0+another")
-    assert derived_file("resolved-manifest", source._resolution_inputs()) != derived_file("resolved-manifest", before)
+    assert derived_file("resolved-manifest", source._resolution_inputs(load_manifest())) != derived_file("resolved-manifest", before)
+
+
+def test_another_manifest_is_resolved_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    edited = copy.deepcopy(dict(load_manifest()))
+    edited["check"]["stream_names"] = ["teams"]
+    monkeypatch.setattr(source, "load_manifest", lambda: edited)
+    built = SourceIntercom(config={"access_token": "x", "start_date": "2020-01-01T00:00:00Z"})
+    assert built.resolved_manifest["check"]["stream_names"] == ["teams"]
