@@ -115,7 +115,7 @@ def test_another_cdk_resolves_anew(monkeypatch: pytest.MonkeyPatch) -> None:
     assert derived_file("resolved-manifest", source._resolution_inputs(load_manifest())) != derived_file("resolved-manifest", before)
 
 
-def test_another_manifest_is_resolved_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_manifest_is_resolved_anew(kept_in: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     edited = copy.deepcopy(dict(load_manifest()))
     edited["check"]["stream_names"] = ["teams"]
     monkeypatch.setattr(source, "load_manifest", lambda: edited)
