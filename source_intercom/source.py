@@ -16,6 +16,7 @@ from airbyte_cdk.sources.source import TState
 
 from source_intercom import components
 from source_intercom.catalog import airbyte_stream
+from source_intercom.dynamic_streams import mapped_fields_set_directly
 from source_intercom.manifest_file import derived, load_manifest
 
 RECORDS_WAITING_FOR_STDOUT = 1_000
@@ -117,6 +118,13 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         if any(stream is None for stream in described):  # a definition catalog.py does not read
             return AirbyteCatalog(streams=[stream.as_airbyte_stream() for stream in build(definitions, definitions)])
         return AirbyteCatalog(streams=described)  # type: ignore[arg-type]  # none is None
+
+    @property
+    def dynamic_streams(self) -> List[Dict[str, Any]]:
+        """The CDK's resolution of the reporting datasets' streams, with their mapped fields set
+        directly (source_intercom/dynamic_streams.py)."""
+        with mapped_fields_set_directly():
+            return super().dynamic_streams  # type: ignore[no-any-return]
 
     def _stream_definition_steps(self) -> Tuple[Callable[[], None], Callable[..., List[Dict[str, Any]]], Callable[..., List[Any]]]:
         """The CDK's steps of `streams()`: validate the config (and set the API budget), list the

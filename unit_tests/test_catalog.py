@@ -35,8 +35,11 @@ def _written(config: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _built_by_the_cdk(config: Dict[str, Any]) -> Dict[str, Any]:
-    source = SourceIntercom(config=config)
-    return _json(ConcurrentDeclarativeSource.discover(source, LOGGER, config))
+    """The CDK's discover, with the CDK's own resolution of the dynamic streams."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SourceIntercom, "dynamic_streams", ConcurrentDeclarativeSource.dynamic_streams)
+        source = SourceIntercom(config=config)
+        return _json(ConcurrentDeclarativeSource.discover(source, LOGGER, config))
 
 
 def _differences(written: Dict[str, Any], built: Dict[str, Any]) -> List[str]:
