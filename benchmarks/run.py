@@ -418,6 +418,7 @@ class Bench:
             max_faults_in_a_row=self.args.max_faults_in_a_row,
             fault_seed=self.args.seed,
             scroll_ttl=self.args.scroll_expiry,
+            reporting_scope=self.args.reporting_scope,
         ).start()
         say(f"emulator on {self.server.url} (latency {self.args.latency} s, rate limit "
             f"{'off' if self.args.no_rate_limit else f'{RATE_LIMIT_PER_10S} / 10 s'})")
@@ -666,6 +667,7 @@ class Bench:
                 "fault_paths": self.args.fault_paths,
                 "max_faults_in_a_row": self.args.max_faults_in_a_row,
                 "scroll_expiry_s": self.args.scroll_expiry,
+                "reporting_scope": self.args.reporting_scope,
             },
             "workspace": dataclasses.asdict(self.sizes()),
             "syncs": [s.as_dict() for s in syncs],
@@ -838,6 +840,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="another connector (an older version) run before each measured command, alternating "
                              "with --connector; its rows are named 'baseline: ...'")
     parser.add_argument("--startup-only", action="store_true", help="only spec, check and discover (each --repeat times)")
+    parser.add_argument("--reporting-scope", action="store_true",
+                        help="the token has the export_reporting_data scope: every run lists the reporting datasets "
+                             "and discover offers one stream each (without it, that list answers 403)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each measured command this many times; the CPU table shows medians (default 1)")
     parser.add_argument("--mutate-fraction", type=float, default=0.05)
@@ -864,7 +869,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     report = Bench(args).run()
     args.results.mkdir(parents=True, exist_ok=True)
-    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}{'-families' if args.families else '-startup' if args.startup_only else ''}"
+    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}{'-families' if args.families else '-startup' if args.startup_only else ''}{'-reporting' if args.reporting_scope else ''}"
     path = args.results / f"{args.started_at}-{label}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))

@@ -6,11 +6,13 @@ The config is checked before the source is built, with messages that name the fi
 
 ``spec`` is the manifest's spec block, printed without importing airbyte_cdk (a unit test keeps
 it equal to the CDK's). The other commands import airbyte_cdk the way source_intercom/startup.py
-prepares it, and only then the modules that build on it.
+prepares it, and only then the modules that build on it; once done, they leave their heap to the
+exit without a last walk of the garbage collector (leave_the_heap_to_the_exit).
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, List, Mapping, Optional
@@ -102,7 +104,20 @@ def run(args: Optional[List[str]] = None) -> None:
 
     if args[:1] == ["read"]:
         keep_heap_compact()
-    launch(build_source(args), args)
+    try:
+        launch(build_source(args), args)
+    finally:
+        leave_the_heap_to_the_exit()
+
+
+def leave_the_heap_to_the_exit() -> None:
+    """Once the command is done, the objects the process holds (the CDK's modules, classes and
+    models: about 100,000 that the garbage collector tracks) are moved out of its reach
+    (`gc.freeze`), so that the interpreter's exit does not walk them in its last collections:
+    about 0.3 CPU-s, a fifth of `check`. The exit still runs atexit handlers, flushes the streams
+    and clears the modules; only cycles left unreachable by then are not collected, as the process
+    ends anyway."""
+    gc.freeze()
 
 
 if __name__ == "__main__":
