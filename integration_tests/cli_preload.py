@@ -13,3 +13,10 @@ from source_intercom.manifest_file import load_manifest  # noqa: E402
 load_manifest()
 
 import integration_tests.job_polls  # noqa: E402,F401
+
+import gc  # noqa: E402
+
+# What the server holds now, each forked run inherits: moved out of the garbage collector's reach,
+# so that a run's full collections do not walk it (and copy its pages) again (about 7% of the
+# forked runs' CPU: test_cli.py and test_companies_scroll.py, 42 -> 39 CPU-s).
+gc.freeze()

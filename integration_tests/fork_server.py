@@ -103,6 +103,8 @@ def _run_in_child(request: Dict[str, Any], stdout: int, stderr: int) -> None:
 def serve(channel: socket.socket, preload: Sequence[str]) -> None:
     for module in preload:
         __import__(module)
+    import gc
+    gc.freeze()  # what every run inherits stays out of its garbage collections (see cli_preload.py)
     channel.send(json.dumps({"ready": True}).encode())
     runs: Dict[int, int] = {}  # pid -> request id
     selector = selectors.DefaultSelector()
