@@ -1552,8 +1552,9 @@ def _copy_of(error: BaseException) -> BaseException:
 
 class SpillQueue:
     """A first-in first-out queue of records from a reading to one partition that never makes the
-    reading wait: records go to memory while a reader is attached, up to ``memory_records``, and
-    to the reading's SpillFile otherwise. The reader gets them in order, in batches."""
+    reading wait: records go to memory while a reader is attached, up to ``memory_records`` (or
+    one batch, if longer), and to the reading's SpillFile otherwise. The reader gets them in
+    order, in batches."""
 
     def __init__(self, spill: SpillFile, memory_records: int = 500) -> None:
         self._items: Deque[Any] = collections.deque()  # lists of records in memory, or (offset, count) spilled
@@ -1565,11 +1566,18 @@ class SpillQueue:
         self._error: Optional[BaseException] = None
         self.starving = False  # a reader waits for records not put yet
 
+    def attach(self) -> None:
+        """A reader will take the records: from now on they go to memory (up to ``memory_records``)."""
+        with self._ready:
+            self._attached = True
+
     def put(self, records: List[Any]) -> None:
         if not records:
             return
         with self._ready:
-            if self._attached and self._in_memory + len(records) <= self._limit:
+            # A batch is one page's records for this slice, already in memory: one batch is always kept
+            # there, however long (a page of conversations has more parts than memory_records).
+            if self._attached and (self._in_memory == 0 or self._in_memory + len(records) <= self._limit):
                 self._items.append(records)
                 self._in_memory += len(records)
             else:
@@ -1589,8 +1597,7 @@ class SpillQueue:
             self._ready.notify_all()
 
     def batches(self, waiting_for: str, heartbeat_seconds: float = 30.0) -> Iterator[List[Any]]:
-        with self._ready:
-            self._attached = True
+        self.attach()
         waited = 0.0
         while True:
             with self._ready:
@@ -1713,7 +1720,8 @@ class Reading:
         self._finished = False
         self._error: Optional[BaseException] = None
         self._lock = threading.Lock()
-        self._turn = threading.Condition(self._lock)  # a slice emitted, a role released
+        self._turn = threading.Condition(self._lock)  # a slice emitted, a role released: the slices after it wait for this
+        self._room = threading.Condition(self._lock)  # records emitted too: the reading, held ahead of its streams, waits for this
         self._emitted: Dict[str, set] = collections.defaultdict(set)  # role -> starts of the slices it has emitted
         self._unemitted: Dict[Tuple[str, int], int] = collections.Counter()  # (role, slice) -> the role's records read, not yet emitted
         self._thread: Optional[threading.Thread] = None
@@ -1737,6 +1745,7 @@ class Reading:
             for key in [key for key in self._unemitted if key[0] == role]:
                 del self._unemitted[key]
             self._turn.notify_all()
+            self._room.notify_all()
 
     def records(self, role: str, low: int) -> Iterator[List[Any]]:
         """The role's records of the slice starting at ``low``, in batches."""
@@ -1744,6 +1753,7 @@ class Reading:
             self._taken.add((role, low))
             self._started.add(role)
             queue_ = self._queue(role, low)
+            queue_.attach()  # a CDK worker reads this slice: its records go to memory while it waits for the slice before
             self._finish_covered()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"{self.name}-reading", daemon=True)
@@ -1755,13 +1765,14 @@ class Reading:
                 yield batch
                 with self._lock:
                     self._unemitted[(role, low)] -= len(batch)
-                    self._turn.notify_all()
+                    self._room.notify_all()  # the reading alone: the other slices' readers wait for a whole slice
         finally:
             with self._lock:
                 self._queues.pop((role, low), None)
                 self._unemitted.pop((role, low), None)
                 self._emitted[role].add(low)
                 self._turn.notify_all()
+                self._room.notify_all()
 
     # A stream's slices are emitted one after the other, oldest first (an empty one closes at
     # once), and the reading reads at most RECORDS_AHEAD of a started stream's records ahead of
@@ -1803,7 +1814,7 @@ class Reading:
                 if time.monotonic() >= deadline:
                     LOGGER.info(f"The {self.name} reading waited {self.WAIT_AT_MOST:.0f} s for its streams to take what it read; it goes on.")
                     return
-                self._turn.wait(timeout=0.2)  # a stream's reader that starts waiting does not notify: looked at again
+                self._room.wait(timeout=0.2)  # a stream's reader that starts waiting does not notify: looked at again
 
     def _queue(self, role: str, low: int) -> SpillQueue:
         key = (role, low)
