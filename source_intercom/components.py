@@ -339,6 +339,57 @@ def _plain_strings_evaluated_once() -> None:
 
 cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
 
+# A template's output then goes through `ast.literal_eval` (the CDK's JinjaInterpolation._literal_eval),
+# which gives back the output itself when it is no Python literal, after parsing it and raising a
+# SyntaxError or ValueError: a URL, a path or a token, on every request. Whether a string can be a
+# literal shows in how it starts: no Python expression starts with `/`, and one that starts with a
+# letter is a literal only when it starts with True, False, None, `set` (`set()`) or a string
+# prefix and a quote (`b'...'`). Such a string is given back without parsing; every other one,
+# and its type checks, still go through the CDK's own evaluation. "True", "False" and "None" (a
+# predicate's output) have the CDK's answer kept, per types asked for: it depends on nothing else.
+
+_MAYBE_A_LITERAL = re.compile(r"True|False|None|set|[rRbBuUfF]{1,2}['\"]")
+_CONSTANTS_KEPT: Dict[Any, Any] = {}
+
+
+def cannot_be_a_literal(text: str) -> bool:
+    """Whether ``ast.literal_eval(text)`` certainly fails, as seen from the string's start."""
+    first = text[:1]
+    if first == "/":
+        return True
+    return first.isascii() and first.isalpha() and _MAYBE_A_LITERAL.match(text) is None
+
+
+def _outputs_not_parsed_when_no_literal() -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    literal_eval = JinjaInterpolation._literal_eval
+    if hasattr(literal_eval, "_intercom_unparsed"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    assert list(inspect.signature(literal_eval).parameters) == ["self", "result", "valid_types"]
+    assert literal_eval(JinjaInterpolation(), "https://x/y", None) == "https://x/y" and literal_eval(JinjaInterpolation(), "False", None) is False
+
+    def literal_or_output(self: Any, result: Any, valid_types: Any) -> Any:
+        if type(result) is str:
+            if cannot_be_a_literal(result):
+                return result
+            if result in ("True", "False", "None"):
+                try:
+                    key = (result, valid_types)
+                    if key not in _CONSTANTS_KEPT:
+                        _CONSTANTS_KEPT[key] = literal_eval(self, result, valid_types)
+                    return _CONSTANTS_KEPT[key]
+                except TypeError:  # unhashable valid_types
+                    pass
+        return literal_eval(self, result, valid_types)
+
+    literal_or_output._intercom_unparsed = True  # type: ignore[attr-defined]
+    literal_or_output.__wrapped__ = literal_eval  # type: ignore[attr-defined]
+    JinjaInterpolation._literal_eval = literal_or_output  # type: ignore[method-assign]
+
+
+cdk_reliance("templates' outputs that cannot be Python literals not parsed (JinjaInterpolation._literal_eval)", _outputs_not_parsed_when_no_literal)
+
 # For every request, requests looks for proxies in the environment (Session.merge_environment_settings:
 # two or three passes over every environment variable, about 0.1 ms). Where its proxies come from
 # the environment alone (Linux, the platform's images), the answer is kept for the URL's scheme

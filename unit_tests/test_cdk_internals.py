@@ -240,6 +240,16 @@ def jinja_renders_a_string_without_marks_as_itself() -> None:
     assert "result = self._eval(input_str, context)" in source and "return self._literal_eval(result, valid_types)" in source
 
 
+def jinja_gives_an_output_that_is_no_literal_back_as_it_is() -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    literal_eval = inspect.unwrap(JinjaInterpolation._literal_eval)
+    for output in ("https://api.intercom.io/x", "/contacts/1/tags", "Bearer x", "dG9rOjE="):
+        assert literal_eval(JinjaInterpolation(), output, None) == output
+    source = inspect.getsource(literal_eval)
+    assert "ast.literal_eval(result)" in source and "return result" in source
+
+
 def a_stream_slice_is_immutable_and_hashed_from_its_values() -> None:
     from airbyte_cdk.sources.types import StreamSlice
     from airbyte_cdk.utils.slice_hasher import SliceHasher
@@ -317,6 +327,12 @@ RELIED_ON: List[ReliedOn] = [
         check=jinja_renders_a_string_without_marks_as_itself,
         why="components._plain_strings_evaluated_once keeps the value of such a string (headers, a search's operators): "
         "valid only while rendering it gives the string itself, whatever the context.",
+    ),
+    ReliedOn(
+        what="JinjaInterpolation._literal_eval: ast.literal_eval of a template's output, the output itself when that fails",
+        check=jinja_gives_an_output_that_is_no_literal_back_as_it_is,
+        why="components._outputs_not_parsed_when_no_literal gives back an output that cannot be a Python literal (a URL, "
+        "a path, a token) without parsing it: valid only while the CDK's answer for such an output is the output.",
     ),
     ReliedOn(
         what="StreamSlice: immutable, hashed from its values (_stream_slice)",

@@ -188,6 +188,20 @@ def test_without_the_cdks_jinja_evaluation_as_expected_each_string_is_rendered_o
     assert len(_warnings(caplog)) == 1 and "plain strings evaluated once" in _warnings(caplog)[0]
 
 
+def test_without_the_cdks_literal_evaluation_as_expected_every_output_is_parsed_by_the_cdk(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    def changed(self: Any, result: Any, valid_types: Any, strict: bool = False) -> Any:  # a later CDK's signature
+        return result
+
+    monkeypatch.setattr(JinjaInterpolation, "_literal_eval", changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("outputs not parsed", components._outputs_not_parsed_when_no_literal)
+    assert JinjaInterpolation._literal_eval is changed
+    assert len(_warnings(caplog)) == 1 and "outputs not parsed" in _warnings(caplog)[0]
+
+
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "REQUEST_METHOD")
 
 
