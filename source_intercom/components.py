@@ -1771,8 +1771,10 @@ class Reading:
         self._finished = False
         self._error: Optional[BaseException] = None
         self._lock = threading.Lock()
-        self._turn = threading.Condition(self._lock)  # a slice emitted, a role released: the slices after it wait for this
-        self._room = threading.Condition(self._lock)  # records emitted too: the reading, held ahead of its streams, waits for this
+        # (role, slice) -> the condition the reader of the role's next slice waits on: the slice
+        # emitted, or the role released. One reader each: a slice's end wakes no other.
+        self._next_waits: Dict[Tuple[str, int], threading.Condition] = {}
+        self._room = threading.Condition(self._lock)  # records emitted, a slice emitted, a role released: the reading, held ahead of its streams, waits for this
         self._emitted: Dict[str, set] = collections.defaultdict(set)  # role -> starts of the slices it has emitted
         self._unemitted: Dict[Tuple[str, int], int] = collections.Counter()  # (role, slice) -> the role's records read, not yet emitted
         self._thread: Optional[threading.Thread] = None
@@ -1795,7 +1797,9 @@ class Reading:
                 self._queues.pop(key).finish()
             for key in [key for key in self._unemitted if key[0] == role]:
                 del self._unemitted[key]
-            self._turn.notify_all()
+            for key, waiting in self._next_waits.items():
+                if key[0] == role:
+                    waiting.notify_all()
             self._room.notify_all()
 
     def records(self, role: str, low: int) -> Iterator[List[Any]]:
@@ -1822,7 +1826,9 @@ class Reading:
                 self._queues.pop((role, low), None)
                 self._unemitted.pop((role, low), None)
                 self._emitted[role].add(low)
-                self._turn.notify_all()
+                waiting = self._next_waits.get((role, low))
+                if waiting is not None:
+                    waiting.notify_all()
                 self._room.notify_all()
 
     # A stream's slices are emitted one after the other, oldest first (an empty one closes at
@@ -1844,7 +1850,13 @@ class Reading:
             queue_ = self._queues.get((role, low))
             if queue_ is not None and queue_.ended_empty():
                 return  # nothing to emit: an empty slice closes at once (years of them before a workspace's first record)
-            if not self._turn.wait_for(lambda: low - grid.step in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST):
+            before = (role, low - grid.step)
+            waiting = self._next_waits.setdefault(before, threading.Condition(self._lock))
+            try:
+                emitted = waiting.wait_for(lambda: before[1] in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST)
+            finally:
+                self._next_waits.pop(before, None)
+            if not emitted:
                 LOGGER.info(f"The {self.name} reading's {role} slice from {low} waited {self.WAIT_AT_MOST:.0f} s for the slice before it; it goes on.")
 
     def _too_far_ahead(self) -> bool:
