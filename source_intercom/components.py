@@ -390,6 +390,32 @@ def _outputs_not_parsed_when_no_literal() -> None:
 
 cdk_reliance("templates' outputs that cannot be Python literals not parsed (JinjaInterpolation._literal_eval)", _outputs_not_parsed_when_no_literal)
 
+# Each render of a template copies its globals (the CDK's macros, Jinja's own: about 20 names)
+# into a new context, and Jinja keeps a template's globals as a ChainMap over the environment's,
+# which Python copies key by key: a quarter of the render of a token or a URL. Jinja asks that the
+# globals not change once a template is loaded, and the CDK sets its environment's at import; so
+# each template the CDK compiles from now on keeps them as a dict. The context of every render (config,
+# slice, page, response) is still new each time.
+
+
+def _template_globals_as_dicts() -> None:
+    from airbyte_cdk.sources.declarative.interpolation import jinja
+
+    environment = jinja._ENVIRONMENT
+    if hasattr(environment.make_globals, "_intercom_dict"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    make = environment.make_globals
+    assert isinstance(make(None), collections.ChainMap)
+
+    def make_globals(template_globals: Optional[MutableMapping[str, Any]]) -> MutableMapping[str, Any]:
+        return dict(make(template_globals))
+
+    make_globals._intercom_dict = True  # type: ignore[attr-defined]
+    environment.make_globals = make_globals  # type: ignore[method-assign]
+
+
+cdk_reliance("templates' globals kept as a dict (the CDK's Jinja environment's make_globals)", _template_globals_as_dicts)
+
 # For every request, requests looks for proxies in the environment (Session.merge_environment_settings:
 # two or three passes over every environment variable, about 0.1 ms). Where its proxies come from
 # the environment alone (Linux, the platform's images), the answer is kept for the URL's scheme

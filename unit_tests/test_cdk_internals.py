@@ -250,6 +250,23 @@ def jinja_gives_an_output_that_is_no_literal_back_as_it_is() -> None:
     assert "ast.literal_eval(result)" in source and "return result" in source
 
 
+def the_cdks_jinja_environment_sets_its_globals_at_import_and_templates_chain_them() -> None:
+    import collections
+
+    from airbyte_cdk.sources.declarative.interpolation import jinja
+
+    make_globals = type(jinja._ENVIRONMENT).make_globals  # Jinja's own (source_intercom's is on the instance)
+    assert isinstance(make_globals(jinja._ENVIRONMENT, None), collections.ChainMap)
+    module = ast.parse(inspect.getsource(jinja))
+    at_import = [node for node in module.body if not isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    in_code = [node for node in module.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+
+    def globals_used(nodes: Iterable[ast.AST]) -> int:
+        return sum(isinstance(n, ast.Attribute) and n.attr == "globals" for node in nodes for n in ast.walk(node))
+
+    assert globals_used(at_import) >= 1 and globals_used(in_code) == 0  # changed at import only
+
+
 def a_stream_slice_is_immutable_and_hashed_from_its_values() -> None:
     from airbyte_cdk.sources.types import StreamSlice
     from airbyte_cdk.utils.slice_hasher import SliceHasher
@@ -333,6 +350,12 @@ RELIED_ON: List[ReliedOn] = [
         check=jinja_gives_an_output_that_is_no_literal_back_as_it_is,
         why="components._outputs_not_parsed_when_no_literal gives back an output that cannot be a Python literal (a URL, "
         "a path, a token) without parsing it: valid only while the CDK's answer for such an output is the output.",
+    ),
+    ReliedOn(
+        what="airbyte_cdk's Jinja environment (interpolation.jinja._ENVIRONMENT): its globals set at import only",
+        check=the_cdks_jinja_environment_sets_its_globals_at_import_and_templates_chain_them,
+        why="components._template_globals_as_dicts gives each template compiled later its globals as a dict (Jinja "
+        "chains them to the environment's, copied key by key at every render): valid while they never change after.",
     ),
     ReliedOn(
         what="StreamSlice: immutable, hashed from its values (_stream_slice)",

@@ -70,3 +70,32 @@ def test_what_depends_on_config_partition_or_response_is_rendered_on_every_call(
     assert [url.eval({"base_url": "https://h"}, stream_slice={"path": p}) for p in ("/a/1", "/b/2")] == ["https://h/a/1", "https://h/b/2"]
     unreadable = InterpolatedBoolean("{{ not response }}", parameters={})
     assert [unreadable.eval({}, response=r) for r in ({}, {"a": 1}, {}, {"type": "list"})] == [True, False, True, False]
+
+
+def test_a_template_keeps_the_environments_globals_as_a_dict_with_the_same_macros() -> None:
+    from airbyte_cdk.sources.declarative.interpolation import jinja
+
+    environment = jinja._ENVIRONMENT
+    template_globals = environment.make_globals({"only_here": 1})
+    assert type(template_globals) is dict
+    assert template_globals == {**environment.globals, "only_here": 1} and "only_here" not in environment.globals
+    assert InterpolatedString.create("{{ max(2, 3) }} {{ 'a' ~ config['x'] }}", parameters={}).eval({"x": "b"}) == "3 ab"
+
+
+def test_jinja_without_chainmap_globals_keeps_its_own(monkeypatch: Any, caplog: Any) -> None:
+    import logging
+
+    from airbyte_cdk.sources.declarative.interpolation import jinja
+
+    def later_jinjas(template_globals: Any) -> Any:  # a later Jinja: already a dict, or something else again
+        return dict(template_globals or {})
+
+    monkeypatch.setattr(jinja._ENVIRONMENT, "make_globals", later_jinjas)
+    monkeypatch.setattr(components, "_RELIANCES_WARNED", set())
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("templates' globals as a dict", components._template_globals_as_dicts)
+    assert jinja._ENVIRONMENT.make_globals is later_jinjas
+    assert [r.getMessage() for r in caplog.records if "could not apply" in r.getMessage()] == [
+        "source-intercom could not apply templates' globals as a dict on this airbyte-cdk (AssertionError: ); the sync goes on with the CDK's own behaviour."
+    ]
