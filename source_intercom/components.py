@@ -339,6 +339,83 @@ def _plain_strings_evaluated_once() -> None:
 
 cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
 
+# A template's output then goes through `ast.literal_eval` (the CDK's JinjaInterpolation._literal_eval),
+# which gives back the output itself when it is no Python literal, after parsing it and raising a
+# SyntaxError or ValueError: a URL, a path or a token, on every request. Whether a string can be a
+# literal shows in how it starts: no Python expression starts with `/`, and one that starts with a
+# letter is a literal only when it starts with True, False, None, `set` (`set()`) or a string
+# prefix and a quote (`b'...'`). Such a string is given back without parsing; every other one,
+# and its type checks, still go through the CDK's own evaluation. "True", "False" and "None" (a
+# predicate's output) have the CDK's answer kept, per types asked for: it depends on nothing else.
+
+_MAYBE_A_LITERAL = re.compile(r"True|False|None|set|[rRbBuUfF]{1,2}['\"]")
+_CONSTANTS_KEPT: Dict[Any, Any] = {}
+
+
+def cannot_be_a_literal(text: str) -> bool:
+    """Whether ``ast.literal_eval(text)`` certainly fails, as seen from the string's start."""
+    first = text[:1]
+    if first == "/":
+        return True
+    return first.isascii() and first.isalpha() and _MAYBE_A_LITERAL.match(text) is None
+
+
+def _outputs_not_parsed_when_no_literal() -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    literal_eval = JinjaInterpolation._literal_eval
+    if hasattr(literal_eval, "_intercom_unparsed"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    assert list(inspect.signature(literal_eval).parameters) == ["self", "result", "valid_types"]
+    assert literal_eval(JinjaInterpolation(), "https://x/y", None) == "https://x/y" and literal_eval(JinjaInterpolation(), "False", None) is False
+
+    def literal_or_output(self: Any, result: Any, valid_types: Any) -> Any:
+        if type(result) is str:
+            if cannot_be_a_literal(result):
+                return result
+            if result in ("True", "False", "None"):
+                try:
+                    key = (result, valid_types)
+                    if key not in _CONSTANTS_KEPT:
+                        _CONSTANTS_KEPT[key] = literal_eval(self, result, valid_types)
+                    return _CONSTANTS_KEPT[key]
+                except TypeError:  # unhashable valid_types
+                    pass
+        return literal_eval(self, result, valid_types)
+
+    literal_or_output._intercom_unparsed = True  # type: ignore[attr-defined]
+    literal_or_output.__wrapped__ = literal_eval  # type: ignore[attr-defined]
+    JinjaInterpolation._literal_eval = literal_or_output  # type: ignore[method-assign]
+
+
+cdk_reliance("templates' outputs that cannot be Python literals not parsed (JinjaInterpolation._literal_eval)", _outputs_not_parsed_when_no_literal)
+
+# Each render of a template copies its globals (the CDK's macros, Jinja's own: about 20 names)
+# into a new context, and Jinja keeps a template's globals as a ChainMap over the environment's,
+# which Python copies key by key: a quarter of the render of a token or a URL. Jinja asks that the
+# globals not change once a template is loaded, and the CDK sets its environment's at import; so
+# each template the CDK compiles from now on keeps them as a dict. The context of every render (config,
+# slice, page, response) is still new each time.
+
+
+def _template_globals_as_dicts() -> None:
+    from airbyte_cdk.sources.declarative.interpolation import jinja
+
+    environment = jinja._ENVIRONMENT
+    if hasattr(environment.make_globals, "_intercom_dict"):  # this module loaded again (the Builder's runtime): once is enough
+        return
+    make = environment.make_globals
+    assert isinstance(make(None), collections.ChainMap)
+
+    def make_globals(template_globals: Optional[MutableMapping[str, Any]]) -> MutableMapping[str, Any]:
+        return dict(make(template_globals))
+
+    make_globals._intercom_dict = True  # type: ignore[attr-defined]
+    environment.make_globals = make_globals  # type: ignore[method-assign]
+
+
+cdk_reliance("templates' globals kept as a dict (the CDK's Jinja environment's make_globals)", _template_globals_as_dicts)
+
 # For every request, requests looks for proxies in the environment (Session.merge_environment_settings:
 # two or three passes over every environment variable, about 0.1 ms). Where its proxies come from
 # the environment alone (Linux, the platform's images), the answer is kept for the URL's scheme
@@ -1552,8 +1629,9 @@ def _copy_of(error: BaseException) -> BaseException:
 
 class SpillQueue:
     """A first-in first-out queue of records from a reading to one partition that never makes the
-    reading wait: records go to memory while a reader is attached, up to ``memory_records``, and
-    to the reading's SpillFile otherwise. The reader gets them in order, in batches."""
+    reading wait: records go to memory while a reader is attached, up to ``memory_records`` (or
+    one batch, if longer), and to the reading's SpillFile otherwise. The reader gets them in
+    order, in batches."""
 
     def __init__(self, spill: SpillFile, memory_records: int = 500) -> None:
         self._items: Deque[Any] = collections.deque()  # lists of records in memory, or (offset, count) spilled
@@ -1565,11 +1643,18 @@ class SpillQueue:
         self._error: Optional[BaseException] = None
         self.starving = False  # a reader waits for records not put yet
 
+    def attach(self) -> None:
+        """A reader will take the records: from now on they go to memory (up to ``memory_records``)."""
+        with self._ready:
+            self._attached = True
+
     def put(self, records: List[Any]) -> None:
         if not records:
             return
         with self._ready:
-            if self._attached and self._in_memory + len(records) <= self._limit:
+            # A batch is one page's records for this slice, already in memory: one batch is always kept
+            # there, however long (a page of conversations has more parts than memory_records).
+            if self._attached and (self._in_memory == 0 or self._in_memory + len(records) <= self._limit):
                 self._items.append(records)
                 self._in_memory += len(records)
             else:
@@ -1589,8 +1674,7 @@ class SpillQueue:
             self._ready.notify_all()
 
     def batches(self, waiting_for: str, heartbeat_seconds: float = 30.0) -> Iterator[List[Any]]:
-        with self._ready:
-            self._attached = True
+        self.attach()
         waited = 0.0
         while True:
             with self._ready:
@@ -1713,7 +1797,10 @@ class Reading:
         self._finished = False
         self._error: Optional[BaseException] = None
         self._lock = threading.Lock()
-        self._turn = threading.Condition(self._lock)  # a slice emitted, a role released
+        # (role, slice) -> the condition the reader of the role's next slice waits on: the slice
+        # emitted, or the role released. One reader each: a slice's end wakes no other.
+        self._next_waits: Dict[Tuple[str, int], threading.Condition] = {}
+        self._room = threading.Condition(self._lock)  # records emitted, a slice emitted, a role released: the reading, held ahead of its streams, waits for this
         self._emitted: Dict[str, set] = collections.defaultdict(set)  # role -> starts of the slices it has emitted
         self._unemitted: Dict[Tuple[str, int], int] = collections.Counter()  # (role, slice) -> the role's records read, not yet emitted
         self._thread: Optional[threading.Thread] = None
@@ -1736,7 +1823,10 @@ class Reading:
                 self._queues.pop(key).finish()
             for key in [key for key in self._unemitted if key[0] == role]:
                 del self._unemitted[key]
-            self._turn.notify_all()
+            for key, waiting in self._next_waits.items():
+                if key[0] == role:
+                    waiting.notify_all()
+            self._room.notify_all()
 
     def records(self, role: str, low: int) -> Iterator[List[Any]]:
         """The role's records of the slice starting at ``low``, in batches."""
@@ -1744,6 +1834,7 @@ class Reading:
             self._taken.add((role, low))
             self._started.add(role)
             queue_ = self._queue(role, low)
+            queue_.attach()  # a CDK worker reads this slice: its records go to memory while it waits for the slice before
             self._finish_covered()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"{self.name}-reading", daemon=True)
@@ -1755,13 +1846,16 @@ class Reading:
                 yield batch
                 with self._lock:
                     self._unemitted[(role, low)] -= len(batch)
-                    self._turn.notify_all()
+                    self._room.notify_all()  # the reading alone: the other slices' readers wait for a whole slice
         finally:
             with self._lock:
                 self._queues.pop((role, low), None)
                 self._unemitted.pop((role, low), None)
                 self._emitted[role].add(low)
-                self._turn.notify_all()
+                waiting = self._next_waits.get((role, low))
+                if waiting is not None:
+                    waiting.notify_all()
+                self._room.notify_all()
 
     # A stream's slices are emitted one after the other, oldest first (an empty one closes at
     # once), and the reading reads at most RECORDS_AHEAD of a started stream's records ahead of
@@ -1782,7 +1876,13 @@ class Reading:
             queue_ = self._queues.get((role, low))
             if queue_ is not None and queue_.ended_empty():
                 return  # nothing to emit: an empty slice closes at once (years of them before a workspace's first record)
-            if not self._turn.wait_for(lambda: low - grid.step in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST):
+            before = (role, low - grid.step)
+            waiting = self._next_waits.setdefault(before, threading.Condition(self._lock))
+            try:
+                emitted = waiting.wait_for(lambda: before[1] in self._emitted[role] or role not in self._grids, timeout=self.WAIT_AT_MOST)
+            finally:
+                self._next_waits.pop(before, None)
+            if not emitted:
                 LOGGER.info(f"The {self.name} reading's {role} slice from {low} waited {self.WAIT_AT_MOST:.0f} s for the slice before it; it goes on.")
 
     def _too_far_ahead(self) -> bool:
@@ -1803,7 +1903,7 @@ class Reading:
                 if time.monotonic() >= deadline:
                     LOGGER.info(f"The {self.name} reading waited {self.WAIT_AT_MOST:.0f} s for its streams to take what it read; it goes on.")
                     return
-                self._turn.wait(timeout=0.2)  # a stream's reader that starts waiting does not notify: looked at again
+                self._room.wait(timeout=0.2)  # a stream's reader that starts waiting does not notify: looked at again
 
     def _queue(self, role: str, low: int) -> SpillQueue:
         key = (role, low)

@@ -240,6 +240,33 @@ def jinja_renders_a_string_without_marks_as_itself() -> None:
     assert "result = self._eval(input_str, context)" in source and "return self._literal_eval(result, valid_types)" in source
 
 
+def jinja_gives_an_output_that_is_no_literal_back_as_it_is() -> None:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
+    literal_eval = inspect.unwrap(JinjaInterpolation._literal_eval)
+    for output in ("https://api.intercom.io/x", "/contacts/1/tags", "Bearer x", "dG9rOjE="):
+        assert literal_eval(JinjaInterpolation(), output, None) == output
+    source = inspect.getsource(literal_eval)
+    assert "ast.literal_eval(result)" in source and "return result" in source
+
+
+def the_cdks_jinja_environment_sets_its_globals_at_import_and_templates_chain_them() -> None:
+    import collections
+
+    from airbyte_cdk.sources.declarative.interpolation import jinja
+
+    make_globals = type(jinja._ENVIRONMENT).make_globals  # Jinja's own (source_intercom's is on the instance)
+    assert isinstance(make_globals(jinja._ENVIRONMENT, None), collections.ChainMap)
+    module = ast.parse(inspect.getsource(jinja))
+    at_import = [node for node in module.body if not isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    in_code = [node for node in module.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+
+    def globals_used(nodes: Iterable[ast.AST]) -> int:
+        return sum(isinstance(n, ast.Attribute) and n.attr == "globals" for node in nodes for n in ast.walk(node))
+
+    assert globals_used(at_import) >= 1 and globals_used(in_code) == 0  # changed at import only
+
+
 def a_stream_slice_is_immutable_and_hashed_from_its_values() -> None:
     from airbyte_cdk.sources.types import StreamSlice
     from airbyte_cdk.utils.slice_hasher import SliceHasher
@@ -317,6 +344,18 @@ RELIED_ON: List[ReliedOn] = [
         check=jinja_renders_a_string_without_marks_as_itself,
         why="components._plain_strings_evaluated_once keeps the value of such a string (headers, a search's operators): "
         "valid only while rendering it gives the string itself, whatever the context.",
+    ),
+    ReliedOn(
+        what="JinjaInterpolation._literal_eval: ast.literal_eval of a template's output, the output itself when that fails",
+        check=jinja_gives_an_output_that_is_no_literal_back_as_it_is,
+        why="components._outputs_not_parsed_when_no_literal gives back an output that cannot be a Python literal (a URL, "
+        "a path, a token) without parsing it: valid only while the CDK's answer for such an output is the output.",
+    ),
+    ReliedOn(
+        what="airbyte_cdk's Jinja environment (interpolation.jinja._ENVIRONMENT): its globals set at import only",
+        check=the_cdks_jinja_environment_sets_its_globals_at_import_and_templates_chain_them,
+        why="components._template_globals_as_dicts gives each template compiled later its globals as a dict (Jinja "
+        "chains them to the environment's, copied key by key at every render): valid while they never change after.",
     ),
     ReliedOn(
         what="StreamSlice: immutable, hashed from its values (_stream_slice)",

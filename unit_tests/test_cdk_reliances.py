@@ -174,18 +174,32 @@ def test_a_plain_string_is_evaluated_once_and_what_depends_on_config_slice_or_re
     assert first == again == [1, 2] and first is not again  # a mutable value is never handed out twice
 
 
-def test_without_the_cdks_jinja_evaluation_as_expected_each_string_is_rendered_on_every_call(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def _changed_eval(self: Any, input_str: str, context: Any) -> Any:  # a later CDK's signature
+    return input_str
+
+
+def _changed_literal_eval(self: Any, result: Any, valid_types: Any, strict: bool = False) -> Any:  # a later CDK's signature
+    return result
+
+
+@pytest.mark.parametrize(
+    "method, changed, what, apply",
+    [
+        ("eval", _changed_eval, "plain strings evaluated once", "_plain_strings_evaluated_once"),  # each string rendered on every call
+        ("_literal_eval", _changed_literal_eval, "outputs not parsed", "_outputs_not_parsed_when_no_literal"),  # every output parsed
+    ],
+)
+def test_without_the_cdks_jinja_interpolation_as_expected_it_evaluates_as_the_cdk_does(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, method: str, changed: Any, what: str, apply: str
+) -> None:
     from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
 
-    def changed(self: Any, input_str: str, context: Any) -> Any:  # a later CDK's signature
-        return input_str
-
-    monkeypatch.setattr(JinjaInterpolation, "eval", changed)
+    monkeypatch.setattr(JinjaInterpolation, method, changed)
     with caplog.at_level(logging.WARNING, logger="airbyte"):
         for _ in range(2):
-            components.cdk_reliance("plain strings evaluated once", components._plain_strings_evaluated_once)
-    assert JinjaInterpolation.eval is changed
-    assert len(_warnings(caplog)) == 1 and "plain strings evaluated once" in _warnings(caplog)[0]
+            components.cdk_reliance(what, getattr(components, apply))
+    assert getattr(JinjaInterpolation, method) is changed
+    assert len(_warnings(caplog)) == 1 and what in _warnings(caplog)[0]
 
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "REQUEST_METHOD")
