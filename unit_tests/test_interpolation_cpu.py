@@ -23,7 +23,7 @@ def the_cdks_answer(output: str, valid_types: Any) -> Any:
     return JinjaInterpolation._literal_eval.__wrapped__(JinjaInterpolation(), output, valid_types)  # type: ignore[attr-defined]
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     output=st.one_of(
         st.text(),
