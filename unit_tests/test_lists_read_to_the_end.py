@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +20,7 @@ import requests_mock as rm
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
-from source_intercom import source
+from source_intercom import manifest_file, source
 from source_intercom.manifest_file import load_manifest
 from unit_tests.test_requests import CONFIG, sync
 
@@ -37,13 +38,16 @@ def list_streams() -> Dict[str, str]:
 
 
 @pytest.fixture
-def the_stream_alone(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``alone(stream)``: the sources built afterwards in this test know ``stream`` and no other."""
+def the_stream_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """``alone(stream)``: the sources built afterwards in this test know ``stream`` and no other.
+    Their resolutions are kept in the test's folder, not beside the package's manifest, where the
+    CLI's runs keep the whole manifest's (manifest_file.py keeps one per kind)."""
     def alone(stream: str) -> None:
         manifest = dict(load_manifest())
         kept = [entry for entry in manifest["streams"] if entry["$ref"] == f"#/definitions/streams/{stream}"]
         assert len(kept) == 1, f"{stream} is not among the manifest's streams"
         monkeypatch.setattr(source, "load_manifest", lambda: {**manifest, "streams": kept})
+        monkeypatch.setattr(manifest_file, "DERIVED_DIRECTORY", tmp_path)
     return alone
 
 
