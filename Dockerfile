@@ -30,7 +30,8 @@ RUN pip install --require-hashes -r requirements/runtime-lock.txt \
 # What the connector makes from files at every start (the parsed manifest, the CDK's resolution
 # of it and its component schema: about 0.25 CPU-s) is made here once and kept in the installed package's
 # __pycache__, where each run of the image reads it back (source_intercom/manifest_file.py).
-RUN python -c "from source_intercom.source import SourceIntercom; SourceIntercom()"
+# `-I` keeps the working directory off sys.path: the installed package, not the copy beside it.
+RUN python -I -c "from source_intercom.source import SourceIntercom; SourceIntercom()"
 
 # The Airbyte platform reads AIRBYTE_ENTRYPOINT to call the connector; keep it equal to ENTRYPOINT.
 ENV AIRBYTE_ENTRYPOINT="source-intercom"
