@@ -82,6 +82,22 @@ def cdk_reliance(what: str, apply: Callable[[], Any]) -> Any:
         return None
 
 
+_REPLACED = "_intercom_replaced"
+
+
+def replace_once(owner: Any, name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """``owner.name`` becomes ``wrap(owner.name)`` (the original as its ``__wrapped__``), unless
+    it already is this module's: the Builder's runtime loads the module again for every request,
+    and the CDK's modules stay. ``wrap`` checks what it relies on, on the original alone."""
+    current = getattr(owner, name)
+    if getattr(current, _REPLACED, False):
+        return
+    replacement = wrap(current)
+    setattr(replacement, _REPLACED, True)
+    replacement.__wrapped__ = current  # type: ignore[attr-defined]
+    setattr(owner, name, replacement)
+
+
 # ---------------------------------------------------------------------------------------------
 # Memory
 # ---------------------------------------------------------------------------------------------
@@ -176,17 +192,14 @@ class OldestSliceFirst(queue.PriorityQueue):
 def _take_the_oldest_slice_first() -> None:
     from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
 
-    build = ThreadPoolManager.__init__
-    if getattr(build, "intercom_oldest_slice_first", False):
-        return
+    def ordered(build: Callable[..., None]) -> Callable[..., None]:
+        def build_with_ordered_queue(self: Any, threadpool: Any, *args: Any, **kwargs: Any) -> None:
+            if not getattr(threadpool, "_threads", None):  # no worker holds the queue yet
+                cdk_reliance("the order of partitions (the oldest slice first)", lambda: _order_work_queue(threadpool))
+            build(self, threadpool, *args, **kwargs)
+        return build_with_ordered_queue
 
-    def build_with_ordered_queue(self: Any, threadpool: Any, *args: Any, **kwargs: Any) -> None:
-        if not getattr(threadpool, "_threads", None):  # no worker holds the queue yet
-            cdk_reliance("the order of partitions (the oldest slice first)", lambda: _order_work_queue(threadpool))
-        build(self, threadpool, *args, **kwargs)
-
-    build_with_ordered_queue.intercom_oldest_slice_first = True  # type: ignore[attr-defined]
-    ThreadPoolManager.__init__ = build_with_ordered_queue  # type: ignore[method-assign]
+    replace_once(ThreadPoolManager, "__init__", ordered)
 
 
 def _order_work_queue(threadpool: concurrent.futures.ThreadPoolExecutor) -> None:
@@ -280,19 +293,15 @@ def _decorated_once(factory: Callable[..., Callable[[Callable[..., Any]], Callab
 def _backoff_handlers_built_once() -> None:
     from airbyte_cdk.sources.streams.http import http_client
 
-    factories = {name: getattr(http_client, name) for name in _BACKOFF_HANDLERS}
-    assert all(callable(factory) for factory in factories.values())
+    assert all(callable(getattr(http_client, name)) for name in _BACKOFF_HANDLERS)
 
     def built_once(factory: Callable[..., Any]) -> Callable[..., Any]:
         def handler(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             return functools.partial(_decorated_once, factory, args, kwargs)
-
-        handler._intercom_built_once = True  # type: ignore[attr-defined]
         return handler
 
-    for name, factory in factories.items():
-        if not hasattr(factory, "_intercom_built_once"):  # this module loaded again (the Builder's runtime): once is enough
-            setattr(http_client, name, built_once(factory))
+    for name in _BACKOFF_HANDLERS:
+        replace_once(http_client, name, built_once)
 
 
 cdk_reliance("the backoff decorators built once per HTTP client (airbyte_cdk.sources.streams.http.http_client's backoff handlers)", _backoff_handlers_built_once)
@@ -312,9 +321,10 @@ _NOT_KEPT = object()
 def _plain_strings_evaluated_once() -> None:
     from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
 
-    evaluate = JinjaInterpolation.eval
-    if hasattr(evaluate, "_intercom_plain_once"):  # this module loaded again (the Builder's runtime): once is enough
-        return
+    replace_once(JinjaInterpolation, "eval", _evaluated_once_when_plain)
+
+
+def _evaluated_once_when_plain(evaluate: Callable[..., Any]) -> Callable[..., Any]:
     assert list(inspect.signature(evaluate).parameters)[:5] == ["self", "input_str", "config", "default", "valid_types"]
     kept: Dict[Any, Any] = {}
 
@@ -332,9 +342,7 @@ def _plain_strings_evaluated_once() -> None:
                 kept[key] = value
         return value
 
-    eval_plain_once._intercom_plain_once = True  # type: ignore[attr-defined]
-    eval_plain_once.__wrapped__ = evaluate  # type: ignore[attr-defined]
-    JinjaInterpolation.eval = eval_plain_once  # type: ignore[method-assign]
+    return eval_plain_once
 
 
 cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
@@ -363,9 +371,12 @@ def cannot_be_a_literal(text: str) -> bool:
 def _outputs_not_parsed_when_no_literal() -> None:
     from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
 
-    literal_eval = JinjaInterpolation._literal_eval
-    if hasattr(literal_eval, "_intercom_unparsed"):  # this module loaded again (the Builder's runtime): once is enough
-        return
+    replace_once(JinjaInterpolation, "_literal_eval", _parsed_only_when_maybe_a_literal)
+
+
+def _parsed_only_when_maybe_a_literal(literal_eval: Callable[..., Any]) -> Callable[..., Any]:
+    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
+
     assert list(inspect.signature(literal_eval).parameters) == ["self", "result", "valid_types"]
     assert literal_eval(JinjaInterpolation(), "https://x/y", None) == "https://x/y" and literal_eval(JinjaInterpolation(), "False", None) is False
 
@@ -383,9 +394,7 @@ def _outputs_not_parsed_when_no_literal() -> None:
                     pass
         return literal_eval(self, result, valid_types)
 
-    literal_or_output._intercom_unparsed = True  # type: ignore[attr-defined]
-    literal_or_output.__wrapped__ = literal_eval  # type: ignore[attr-defined]
-    JinjaInterpolation._literal_eval = literal_or_output  # type: ignore[method-assign]
+    return literal_or_output
 
 
 cdk_reliance("templates' outputs that cannot be Python literals not parsed (JinjaInterpolation._literal_eval)", _outputs_not_parsed_when_no_literal)
@@ -401,17 +410,14 @@ cdk_reliance("templates' outputs that cannot be Python literals not parsed (Jinj
 def _template_globals_as_dicts() -> None:
     from airbyte_cdk.sources.declarative.interpolation import jinja
 
-    environment = jinja._ENVIRONMENT
-    if hasattr(environment.make_globals, "_intercom_dict"):  # this module loaded again (the Builder's runtime): once is enough
-        return
-    make = environment.make_globals
-    assert isinstance(make(None), collections.ChainMap)
+    def as_dicts(make: Callable[..., Any]) -> Callable[..., Any]:
+        assert isinstance(make(None), collections.ChainMap)
 
-    def make_globals(template_globals: Optional[MutableMapping[str, Any]]) -> MutableMapping[str, Any]:
-        return dict(make(template_globals))
+        def make_globals(template_globals: Optional[MutableMapping[str, Any]]) -> MutableMapping[str, Any]:
+            return dict(make(template_globals))
+        return make_globals
 
-    make_globals._intercom_dict = True  # type: ignore[attr-defined]
-    environment.make_globals = make_globals  # type: ignore[method-assign]
+    replace_once(jinja._ENVIRONMENT, "make_globals", as_dicts)
 
 
 cdk_reliance("templates' globals kept as a dict (the CDK's Jinja environment's make_globals)", _template_globals_as_dicts)
@@ -435,9 +441,10 @@ def _environment_proxies_per_host() -> None:
 
     if requests.utils.getproxies is not urllib.request.getproxies_environment or requests.utils.proxy_bypass is not urllib.request.proxy_bypass_environment:
         return  # proxies from the system's settings (macOS, Windows): asked for every request, as requests does
-    lookup = requests.sessions.get_environ_proxies
-    if hasattr(lookup, "_intercom_per_host"):  # this module loaded again (the Builder's runtime): once is enough
-        return
+    replace_once(requests.sessions, "get_environ_proxies", _kept_per_host)
+
+
+def _kept_per_host(lookup: Callable[..., Dict[str, str]]) -> Callable[..., Dict[str, str]]:
     assert list(inspect.signature(lookup).parameters) == ["url", "no_proxy"]
     kept: Dict[Any, Dict[str, str]] = {}
 
@@ -453,9 +460,7 @@ def _environment_proxies_per_host() -> None:
                 kept[key] = answer
         return dict(answer)  # the caller's own, as requests gives it
 
-    environment_proxies._intercom_per_host = True  # type: ignore[attr-defined]
-    environment_proxies.__wrapped__ = lookup  # type: ignore[attr-defined]
-    requests.sessions.get_environ_proxies = environment_proxies
+    return environment_proxies
 
 
 cdk_reliance("the environment's proxies looked up once per host (requests.sessions.get_environ_proxies)", _environment_proxies_per_host)
@@ -476,9 +481,12 @@ _SLICE_HASH = "_intercom_slice_hash"
 def _slice_hashed_once() -> None:
     from airbyte_cdk.sources.types import StreamSlice
 
-    hash_slice = StreamSlice.__hash__
-    if hasattr(hash_slice, "_intercom_once"):  # this module loaded again (the Builder's runtime): once is enough
-        return
+    replace_once(StreamSlice, "__hash__", _kept_on_the_slice)
+
+
+def _kept_on_the_slice(hash_slice: Callable[[Any], int]) -> Callable[[Any], int]:
+    from airbyte_cdk.sources.types import StreamSlice
+
     probe = StreamSlice(partition={"id": "1"}, cursor_slice={"start_time": "0"})
     assert isinstance(probe.__dict__["_stream_slice"], dict) and hash(probe) == hash_slice(probe)
 
@@ -491,9 +499,7 @@ def _slice_hashed_once() -> None:
         self.__dict__[_SLICE_HASH] = (value, values)
         return value
 
-    hash_once._intercom_once = True  # type: ignore[attr-defined]
-    hash_once.__wrapped__ = hash_slice  # type: ignore[attr-defined]
-    StreamSlice.__hash__ = hash_once  # type: ignore[method-assign]
+    return hash_once
 
 
 cdk_reliance("each stream slice hashed once (StreamSlice.__hash__)", _slice_hashed_once)

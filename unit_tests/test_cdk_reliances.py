@@ -300,5 +300,28 @@ def test_without_the_slices_values_as_expected_each_slice_is_hashed_on_every_loo
     with caplog.at_level(logging.WARNING, logger="airbyte"):
         for _ in range(2):
             components.cdk_reliance("each stream slice hashed once", components._slice_hashed_once)
-    assert not hasattr(StreamSlice.__hash__, "_intercom_once")
+    assert not getattr(StreamSlice.__hash__, components._REPLACED, False)
     assert len(_warnings(caplog)) == 1 and "each stream slice hashed once" in _warnings(caplog)[0]
+
+
+def test_the_module_loaded_again_wraps_each_cdk_function_once() -> None:
+    """The Builder's runtime loads components.py again for every request while the CDK's modules
+    stay: each function it replaced stays replaced once (replace_once), not wrapped again."""
+    import importlib.util
+
+    import requests.sessions
+    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+    from airbyte_cdk.sources.declarative.interpolation import jinja
+    from airbyte_cdk.sources.streams.http import http_client
+    from airbyte_cdk.sources.types import StreamSlice
+
+    spec = importlib.util.spec_from_file_location("components_loaded_again", components.__file__)
+    assert spec is not None and spec.loader is not None
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    replaced = [(ThreadPoolManager, "__init__"), (jinja.JinjaInterpolation, "eval"), (jinja.JinjaInterpolation, "_literal_eval"),
+                (jinja._ENVIRONMENT, "make_globals"), (requests.sessions, "get_environ_proxies"), (StreamSlice, "__hash__"),
+                *((http_client, name) for name in components._BACKOFF_HANDLERS)]
+    for owner, name in replaced:
+        current = getattr(owner, name)
+        assert getattr(current, components._REPLACED, False), name
+        assert not getattr(current.__wrapped__, components._REPLACED, False), name
