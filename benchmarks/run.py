@@ -402,7 +402,7 @@ class Bench:
     def sizes(self) -> WorkspaceSizes:
         base = PRESETS["benchmark"]
         scaled = {name: int(round(getattr(base, name) * self.args.scale)) for name in SCALED_SIZES}
-        return dataclasses.replace(base, **scaled)
+        return dataclasses.replace(base, **scaled, contacts_with_long_lists=not self.args.short_lists)
 
     def start_emulator(self) -> EmulatorServer:
         started = time.monotonic()
@@ -847,6 +847,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="run each measured command this many times; the CPU table shows medians (default 1)")
     parser.add_argument("--mutate-fraction", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--short-lists", action="store_true",
+                        help="no contact has more than the 10 tags, companies or notes it embeds, so contacts "
+                             "need no request beyond the search (a workspace with no cut lists)")
     parser.add_argument("--span-days", type=int, default=120, help="the workspace's history; start_date is one day before it")
     parser.add_argument("--timeout", type=float, default=900.0, help="stop a sync after this many seconds (partial figures)")
     parser.add_argument("--connector", type=Path, default=default_connector(), help="the source-intercom executable")
@@ -869,7 +872,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     report = Bench(args).run()
     args.results.mkdir(parents=True, exist_ok=True)
-    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}{'-families' if args.families else '-startup' if args.startup_only else ''}{'-reporting' if args.reporting_scope else ''}"
+    label = f"scale{args.scale:g}-latency{args.latency:g}{'-nolimit' if args.no_rate_limit else ''}{'-families' if args.families else '-startup' if args.startup_only else ''}{'-reporting' if args.reporting_scope else ''}{'-shortlists' if args.short_lists else ''}"
     path = args.results / f"{args.started_at}-{label}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))

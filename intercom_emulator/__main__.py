@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -31,6 +32,8 @@ def main(argv=None):
     p.add_argument("--token", default="demo-token")
     p.add_argument("--preset", choices=sorted(PRESETS), default="demo")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--short-lists", action="store_true",
+                   help="no contact has more tags, companies or notes than the 10 it embeds (no cut lists)")
     p.add_argument("--span-days", type=int, default=120)
     p.add_argument("--contacts-index-delay", type=float, default=0.0)
     p.add_argument("--timezone-offset-hours", type=float, default=0)
@@ -58,7 +61,8 @@ def main(argv=None):
     p.add_argument("--reporting-download-ttl", type=float, default=900.0, help="seconds a complete export can be downloaded")
     args = p.parse_args(argv)
 
-    ws = Workspace(seed=args.seed, sizes=PRESETS[args.preset], span_days=args.span_days,
+    sizes = dataclasses.replace(PRESETS[args.preset], contacts_with_long_lists=not args.short_lists)
+    ws = Workspace(seed=args.seed, sizes=sizes, span_days=args.span_days,
                    contacts_index_delay=args.contacts_index_delay,
                    timezone_offset_hours=args.timezone_offset_hours)
     server = EmulatorServer(ws, token=args.token, host=args.host, port=args.port, latency=args.latency,

@@ -13,6 +13,7 @@ class WorkspaceSizes:
     companies: int = 120
     company_segments_per_company: int = 2
     contacts: int = 400
+    contacts_with_long_lists: bool = True  # some contacts have more than 10 tags, companies or notes (cut lists)
     conversations: int = 150
     parts_per_conversation: int = 8
     activity_logs: int = 300

@@ -174,18 +174,19 @@ class Workspace:
 
     def _contact_company_indexes(self, rng: random.Random, i: int) -> tuple[int, ...]:
         """Most contacts belong to 1 or 2 companies (20% to none); every 50th to 11-15 (has_more)."""
-        many = i % MANY_COMPANIES_EVERY == 7
+        many = i % MANY_COMPANIES_EVERY == 7 and self.sizes.contacts_with_long_lists
         wanted = rng.randint(11, MAX_CONTACT_COMPANIES) if many else (rng.randint(1, 2) if rng.random() < 0.8 else 0)
         return self._sample_indexes(rng, len(self.companies), min(len(self.companies), wanted))
 
     def _contact_tag_indexes(self, rng: random.Random) -> tuple[int, ...]:
         """Most contacts carry 0-3 tags; about 10% carry 11-25 (as many as the workspace has)."""
-        wanted = rng.randint(11, MAX_CONTACT_TAGS) if rng.random() < 0.1 else rng.choice((0, 0, 1, 2, 3))
+        many = rng.random() < 0.1 and self.sizes.contacts_with_long_lists
+        wanted = rng.randint(11, MAX_CONTACT_TAGS) if many else rng.choice((0, 0, 1, 2, 3))
         return self._sample_indexes(rng, len(self.tags), min(len(self.tags), wanted))
 
     def _contact_note_count(self, rng: random.Random, i: int) -> int:
         """Most contacts have 0-3 notes; every 30th has 11-19 (has_more, and two pages of 15)."""
-        many = i % MANY_NOTES_EVERY == 11
+        many = i % MANY_NOTES_EVERY == 11 and self.sizes.contacts_with_long_lists
         return rng.randint(11, MAX_CONTACT_NOTES) if many else rng.choice((0, 0, 0, 1, 2, 3))
 
     def _new_contact(self, rng: random.Random, i: int, created: int, updated: int, version: int = 0) -> Contact:

@@ -51,6 +51,12 @@ def test_generated_contacts_have_long_lists_for_a_few_and_short_ones_for_most():
     assert statistics.median(tags) <= 2 and statistics.median(companies) <= 2 and statistics.median(notes) == 0
 
 
+def test_a_workspace_without_long_lists_gives_no_contact_more_than_the_ten_it_embeds():
+    ws = Workspace(seed=7, sizes=WorkspaceSizes(tags=40, contacts=2000, contacts_with_long_lists=False))
+    longest = max(max(len(r.tag_indexes), len(r.company_indexes), r.note_count) for r in ws.contacts)
+    assert 3 <= longest <= 10
+
+
 def test_contact_embeds_ten_items_of_each_long_list_with_has_more_total_count_and_url(emu):
     ws = emu.ws
     for kind, count in (("tags", lambda r: len(r.tag_indexes)), ("companies", lambda r: len(r.company_indexes)),
