@@ -32,7 +32,7 @@ def emulator(workspace: Workspace) -> Iterator[EmulatorServer]:
 
 @pytest.fixture(autouse=True)
 def reporting_datasets_refused(request: pytest.FixtureRequest) -> None:
-    """Every connector run lists Intercom's reporting datasets (to offer one stream each): where a
+    """A connector run may list Intercom's reporting datasets (discover offers one stream each): where a
     test mocks Intercom with requests_mock, that list answers 403 (a token without the
     export_reporting_data scope, so no reporting streams) unless the test mocks it itself."""
     if "requests_mock" in request.fixturenames:

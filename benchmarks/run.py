@@ -841,8 +841,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "with --connector; its rows are named 'baseline: ...'")
     parser.add_argument("--startup-only", action="store_true", help="only spec, check and discover (each --repeat times)")
     parser.add_argument("--reporting-scope", action="store_true",
-                        help="the token has the export_reporting_data scope: every run lists the reporting datasets "
-                             "and discover offers one stream each (without it, that list answers 403)")
+                        help="the token has the export_reporting_data scope: discover lists the reporting datasets "
+                             "and offers one stream each (without it, that list answers 403)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each measured command this many times; the CPU table shows medians (default 1)")
     parser.add_argument("--mutate-fraction", type=float, default=0.05)

@@ -7,7 +7,8 @@ The config is checked before the source is built, with messages that name the fi
 ``spec`` is the manifest's spec block, printed without importing airbyte_cdk (a unit test keeps
 it equal to the CDK's). The other commands import airbyte_cdk the way source_intercom/startup.py
 prepares it, and only then the modules that build on it; once done, they leave their heap to the
-exit without a last walk of the garbage collector (leave_the_heap_to_the_exit).
+exit without a last walk of the garbage collector (leave_the_heap_to_the_exit). A read moves what
+it holds throughout out of the collector's walks before it starts (settle_the_heap_before_reading).
 """
 
 from __future__ import annotations
@@ -105,9 +106,21 @@ def run(args: Optional[List[str]] = None) -> None:
     if args[:1] == ["read"]:
         keep_heap_compact()
     try:
-        launch(build_source(args), args)
+        source = build_source(args)
+        if args[:1] == ["read"]:
+            settle_the_heap_before_reading()
+        launch(source, args)
     finally:
         leave_the_heap_to_the_exit()
+
+
+def settle_the_heap_before_reading() -> None:
+    """What a read holds from its start to its end (the CDK's modules, classes and models, the
+    manifest, the source: about 300,000 objects the garbage collector tracks) is moved out of its
+    reach (`gc.freeze`). A read makes container objects by the million (each page's records), so
+    the collector runs its full collections many times, and each walked all of those for nothing:
+    about 0.3 CPU-s of 20,000 contacts. Objects made after this point are collected as usual."""
+    gc.freeze()
 
 
 def leave_the_heap_to_the_exit() -> None:

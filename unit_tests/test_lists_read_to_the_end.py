@@ -51,7 +51,7 @@ def the_stream_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     return alone
 
 
-REPORTING = "/export/reporting_data/get_datasets"  # every run asks it first: a token without the scope here
+REPORTING = "/export/reporting_data/get_datasets"  # asked by discover (and a read of a reporting stream): a token without the scope here
 
 
 def intercom(key: str, first_page_extra: Optional[Dict[str, Any]]) -> Any:

@@ -55,7 +55,7 @@ class DeclaredHttpMocker(HttpMocker):
 @pytest.fixture
 def http_mocker() -> Iterator[DeclaredHttpMocker]:
     with DeclaredHttpMocker() as mocker:
-        # Every run lists the reporting datasets first: here a token without the scope (no
+        # discover and check may list the reporting datasets: here a token without the scope (no
         # reporting streams), on every host a test uses, however many times it is asked, so not
         # among the declared.
         for host in (API, "https://api.eu.intercom.io", "https://api.au.intercom.io", "https://proxy.example.com/intercom"):
