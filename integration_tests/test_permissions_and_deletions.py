@@ -64,6 +64,7 @@ def test_deleted_conversations_are_skipped_where_intercom_lacks_api_2_16(workspa
 def test_only_the_deleted_conversations_and_reporting_requests_ask_for_api_2_16(workspace: Workspace, emulator: Any) -> None:
     run = read(emulator, ["deleted_conversations", "conversations", "tickets"])
     assert run.returncode == 0, run.errors
+    assert run_cli("discover", config_for(emulator)).returncode == 0  # lists the reporting datasets (a read of none does not)
     emulator.wait_idle()
     versions = {(r.path, r.headers.get("intercom-version")) for r in emulator.requests}
     assert ("/conversations/deleted", "2.16") in versions
