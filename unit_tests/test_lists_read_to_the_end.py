@@ -1,17 +1,12 @@
 """Every list stream (a GET of one list, not a shared reading) reads on whenever Intercom's answer
 says there is more, in each of the ways Intercom says it, also where the examples show one page;
 and an answer that says nothing of more pages costs one request (requests-mock, in-process).
-
-Each test reads one stream from a source built from the package's manifest with that stream alone in
-its `streams` (everything else as it is: definitions, schemas, the reporting datasets' resolver):
-the CDK builds every stream of a manifest before it reads the catalog's, and the 91 reads here
-would otherwise build 33 streams each."""
+Each read builds the one stream its catalog names (source_intercom/source.py)."""
 
 from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +15,6 @@ import requests_mock as rm
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
-from source_intercom import manifest_file, source
 from source_intercom.manifest_file import load_manifest
 from unit_tests.test_requests import CONFIG, sync
 
@@ -35,20 +29,6 @@ def list_streams() -> Dict[str, str]:
         if stream["retriever"]["type"] == "SimpleRetriever" and "partition_router" not in stream["retriever"]
         and "step" not in (stream.get("incremental_sync") or {})  # read in time slices (activity_logs): test_requests
     }
-
-
-@pytest.fixture
-def the_stream_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    """``alone(stream)``: the sources built afterwards in this test know ``stream`` and no other.
-    Their resolutions are kept in the test's folder, not beside the package's manifest, where the
-    CLI's runs keep the whole manifest's (manifest_file.py keeps one per kind)."""
-    def alone(stream: str) -> None:
-        manifest = dict(load_manifest())
-        kept = [entry for entry in manifest["streams"] if entry["$ref"] == f"#/definitions/streams/{stream}"]
-        assert len(kept) == 1, f"{stream} is not among the manifest's streams"
-        monkeypatch.setattr(source, "load_manifest", lambda: {**manifest, "streams": kept})
-        monkeypatch.setattr(manifest_file, "DERIVED_DIRECTORY", tmp_path)
-    return alone
 
 
 REPORTING = "/export/reporting_data/get_datasets"  # asked by discover (and a read of a reporting stream): a token without the scope here
@@ -103,9 +83,8 @@ def test_every_list_stream_is_covered() -> None:
 
 @pytest.mark.parametrize("more", sorted(MORE))
 @pytest.mark.parametrize("stream", sorted(LIST_STREAMS))
-def test_a_list_is_read_to_its_end_whenever_the_answer_says_there_is_more(requests_mock: rm.Mocker, the_stream_alone: Any,
+def test_a_list_is_read_to_its_end_whenever_the_answer_says_there_is_more(requests_mock: rm.Mocker,
                                                                           stream: str, more: str) -> None:
-    the_stream_alone(stream)
     requests_mock.get(rm.ANY, json=intercom(LIST_STREAMS[stream], MORE[more]))
     output = sync(CONFIG, stream)
     assert not output.errors, output.errors
@@ -115,8 +94,7 @@ def test_a_list_is_read_to_its_end_whenever_the_answer_says_there_is_more(reques
 
 
 @pytest.mark.parametrize("stream", sorted(LIST_STREAMS))
-def test_a_list_that_says_nothing_of_more_pages_is_one_request(requests_mock: rm.Mocker, the_stream_alone: Any, stream: str) -> None:
-    the_stream_alone(stream)
+def test_a_list_that_says_nothing_of_more_pages_is_one_request(requests_mock: rm.Mocker, stream: str) -> None:
     requests_mock.get(rm.ANY, json=intercom(LIST_STREAMS[stream], {"pages": {"type": "pages", "page": 1, "total_pages": 1}}))
     output = sync(CONFIG, stream)
     assert not output.errors and len(output.records) == 1
