@@ -329,7 +329,12 @@ def _evaluated_once_when_plain(evaluate: Callable[..., Any]) -> Callable[..., An
     kept: Dict[Any, Any] = {}
 
     def eval_plain_once(self: Any, input_str: Any, config: Any, default: Optional[str] = None, valid_types: Any = None, **additional: Any) -> Any:
-        if type(input_str) is not str or not input_str or any(mark in input_str for mark in _JINJA_MARKS):
+        if type(input_str) is not str or not input_str:
+            return evaluate(self, input_str, config, default, valid_types, **additional)
+        if any(mark in input_str for mark in _JINJA_MARKS):
+            looked_up = config_value_of_a_lookup(input_str, config, additional)
+            if looked_up is not None:
+                return self._literal_eval(looked_up, valid_types)
             return evaluate(self, input_str, config, default, valid_types, **additional)
         key = (input_str, valid_types)
         try:
@@ -346,6 +351,34 @@ def _evaluated_once_when_plain(evaluate: Callable[..., Any]) -> Callable[..., An
 
 
 cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
+
+# A template that is a config lookup alone (`{{ config['access_token'] }}`: the token, rendered twice
+# per request, for the requester's headers and for the session's authenticator) renders as the
+# value itself when that value is a non-empty string: Jinja's output of a string is the string.
+# Its value is read from the config of each call, so a new token is used at the next request; the
+# output then goes through the CDK's `_literal_eval`, as Jinja's would. Any other template, a value
+# of another type, a missing or empty one (the CDK's default then applies) and a context that
+# redefines `config` or uses a name the CDK refuses are rendered by the CDK.
+
+_CONFIG_LOOKUP = re.compile(r"\{\{\s*config\[\s*(?:'([^'\\]+)'|\"([^\"\\]+)\")\s*\]\s*\}\}")
+_LOOKUP_KEYS: Dict[str, Optional[str]] = {}
+_NAMES_THE_CDK_CHECKS = ("config", "stream_interval", "stream_partition", "stream_state")  # its context's own, its aliases, its refused
+
+
+def config_value_of_a_lookup(template: str, config: Any, context: Mapping[str, Any]) -> Optional[str]:
+    """``config[key]`` when ``template`` is exactly ``{{ config['key'] }}`` and that is a non-empty
+    string; else None (the CDK renders the template)."""
+    key = _LOOKUP_KEYS.get(template, _NOT_KEPT)  # type: ignore[arg-type]
+    if key is _NOT_KEPT:
+        match = _CONFIG_LOOKUP.fullmatch(template)
+        key = (match.group(1) or match.group(2)) if match and not any(name in template[2:] for name in _NAMES_THE_CDK_CHECKS[1:]) else None
+        if len(_LOOKUP_KEYS) < _PLAIN_STRINGS_KEPT:
+            _LOOKUP_KEYS[template] = key
+    if key is None or type(config) is not dict or any(name in context for name in _NAMES_THE_CDK_CHECKS):
+        return None
+    value = config.get(key)
+    return value if type(value) is str and value else None
+
 
 # A template's output then goes through `ast.literal_eval` (the CDK's JinjaInterpolation._literal_eval),
 # which gives back the output itself when it is no Python literal, after parsing it and raising a
@@ -464,6 +497,44 @@ def _kept_per_host(lookup: Callable[..., Dict[str, str]]) -> Callable[..., Dict[
 
 
 cdk_reliance("the environment's proxies looked up once per host (requests.sessions.get_environ_proxies)", _environment_proxies_per_host)
+
+# Python 3.11's isinstance() against a runtime-checkable Protocol collects the protocol's members
+# again on every call (typing._get_protocol_attrs walks the protocol's classes and their dicts,
+# twice when the answer is no): requests asks it of every request's headers and params
+# (SupportsItems), the CDK of the session's authenticator after every answer
+# (ResponseAwareAuthenticator), 7% of a request's CPU. A protocol's members are those of its
+# definition (Python 3.12 collects them once, when the class is made); so each protocol's are
+# collected once, and every check still looks at the instance it is given.
+
+_PROTOCOLS_KEPT = 1_000
+
+
+def _protocol_members_collected_once() -> None:
+    import typing
+
+    if sys.version_info >= (3, 12):
+        return  # collected at the class's creation already
+    replace_once(typing, "_get_protocol_attrs", _members_kept_per_protocol)
+
+
+def _members_kept_per_protocol(collect: Callable[[type], Any]) -> Callable[[type], Any]:
+    import typing
+
+    assert list(inspect.signature(collect).parameters) == ["cls"] and collect(typing.SupportsIndex) == {"__index__"}
+    kept: Dict[type, FrozenSet[str]] = {}
+
+    def protocol_attrs(cls: type) -> Any:
+        members = kept.get(cls)
+        if members is None:
+            members = frozenset(collect(cls))
+            if len(kept) < _PROTOCOLS_KEPT:
+                kept[cls] = members
+        return set(members)  # the caller's own, as typing gives it
+
+    return protocol_attrs
+
+
+cdk_reliance("protocols' members collected once (typing._get_protocol_attrs)", _protocol_members_collected_once)
 
 # ---------------------------------------------------------------------------------------------
 # CPU per record

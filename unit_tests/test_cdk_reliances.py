@@ -5,6 +5,7 @@ reliances are tested end to end in integration_tests/test_cdk_reliances_fail_sof
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import pytest
@@ -304,10 +305,27 @@ def test_without_the_slices_values_as_expected_each_slice_is_hashed_on_every_loo
     assert len(_warnings(caplog)) == 1 and "each stream slice hashed once" in _warnings(caplog)[0]
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 collects a protocol's members once itself: nothing is replaced")
+def test_without_typings_protocol_members_as_expected_each_check_collects_them(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import typing
+
+    def changed(cls: Any, exclude: Any = None) -> set:  # a later Python's signature
+        return set()
+
+    monkeypatch.setattr(typing, "_get_protocol_attrs", changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("protocols' members collected once", components._protocol_members_collected_once)
+    assert typing._get_protocol_attrs is changed
+    assert len(_warnings(caplog)) == 1 and "protocols' members collected once" in _warnings(caplog)[0]
+
+
 def test_the_module_loaded_again_wraps_each_cdk_function_once() -> None:
     """The Builder's runtime loads components.py again for every request while the CDK's modules
     stay: each function it replaced stays replaced once (replace_once), not wrapped again."""
     import importlib.util
+
+    import typing
 
     import requests.sessions
     from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
@@ -320,7 +338,8 @@ def test_the_module_loaded_again_wraps_each_cdk_function_once() -> None:
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
     replaced = [(ThreadPoolManager, "__init__"), (jinja.JinjaInterpolation, "eval"), (jinja.JinjaInterpolation, "_literal_eval"),
                 (jinja._ENVIRONMENT, "make_globals"), (requests.sessions, "get_environ_proxies"), (StreamSlice, "__hash__"),
-                *((http_client, name) for name in components._BACKOFF_HANDLERS)]
+                *((http_client, name) for name in components._BACKOFF_HANDLERS),
+                *([(typing, "_get_protocol_attrs")] if sys.version_info < (3, 12) else [])]
     for owner, name in replaced:
         current = getattr(owner, name)
         assert getattr(current, components._REPLACED, False), name
