@@ -536,6 +536,64 @@ def _members_kept_per_protocol(collect: Callable[[type], Any]) -> Callable[[type
 
 cdk_reliance("protocols' members collected once (typing._get_protocol_attrs)", _protocol_members_collected_once)
 
+# http.client reads an answer's headers through the email package's parser (email.parser, a feed
+# parser built for mail: about a tenth of a request's CPU). Where every line is a plain
+# `Name: value` (a name of printable ASCII, no continuation line, no carriage return inside a
+# line, a blank line at the end) and the content is not multipart or a message, the HTTPMessage
+# is built from the lines directly, as that parser builds it (compat32: the value stripped of the
+# spaces and tabs before it and of the line's end); any other head is parsed by http.client.
+
+_PLAIN_HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+):([^\r\n]*)\r?\n")
+_PARSED_CONTENT = re.compile(rb"multipart|message", re.IGNORECASE)
+
+
+def http_message_of(lines: List[bytes]) -> Any:
+    """The http.client.HTTPMessage of a head read by http.client (its lines, the blank one last),
+    or None when a line is not a plain `Name: value` or the content is multipart or a message."""
+    import http.client
+
+    if not lines or lines[-1] not in (b"\r\n", b"\n"):
+        return None
+    message = http.client.HTTPMessage()
+    for line in itertools.islice(lines, len(lines) - 1):
+        match = _PLAIN_HEADER_LINE.fullmatch(line)
+        if match is None:
+            return None
+        name, value = match.groups()
+        if name.lower() == b"content-type" and _PARSED_CONTENT.search(value):
+            return None
+        message.set_raw(name.decode("ascii"), value.decode("iso-8859-1").lstrip(" \t"))
+    message.set_payload("")
+    return message
+
+
+def _plain_heads_read_directly() -> None:
+    import http.client
+
+    replace_once(http.client, "parse_headers", _read_directly_when_plain)
+
+
+def _read_directly_when_plain(parse: Callable[..., Any]) -> Callable[..., Any]:
+    import http.client
+    import io
+
+    read_lines, message_class = http.client._read_headers, http.client.HTTPMessage  # type: ignore[attr-defined]
+    assert list(inspect.signature(parse).parameters) == ["fp", "_class"] and list(inspect.signature(read_lines).parameters) == ["fp"]
+    probe = b"Content-Type: application/json\r\nX-RateLimit-Remaining:\t 1665 \r\n\r\n"
+    assert vars(http_message_of(read_lines(io.BytesIO(probe)))) == vars(parse(io.BytesIO(probe)))
+
+    def parse_headers(fp: Any, _class: Any = message_class) -> Any:
+        if _class is not message_class:
+            return parse(fp, _class)
+        lines = read_lines(fp)
+        message = http_message_of(lines)
+        return message if message is not None else parse(io.BytesIO(b"".join(lines)), _class)
+
+    return parse_headers
+
+
+cdk_reliance("plain HTTP heads read without the email parser (http.client.parse_headers)", _plain_heads_read_directly)
+
 # ---------------------------------------------------------------------------------------------
 # CPU per record
 # ---------------------------------------------------------------------------------------------

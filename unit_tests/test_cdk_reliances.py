@@ -320,11 +320,26 @@ def test_without_typings_protocol_members_as_expected_each_check_collects_them(m
     assert len(_warnings(caplog)) == 1 and "protocols' members collected once" in _warnings(caplog)[0]
 
 
+def test_without_http_clients_head_reading_as_expected_every_head_goes_through_the_email_parser(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import http.client
+
+    def changed(fp: Any, _class: Any = http.client.HTTPMessage, *, strict: bool = False) -> Any:  # a later Python's signature
+        return None
+
+    monkeypatch.setattr(http.client, "parse_headers", changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance("plain HTTP heads read without the email parser", components._plain_heads_read_directly)
+    assert http.client.parse_headers is changed
+    assert len(_warnings(caplog)) == 1 and "plain HTTP heads read without the email parser" in _warnings(caplog)[0]
+
+
 def test_the_module_loaded_again_wraps_each_cdk_function_once() -> None:
     """The Builder's runtime loads components.py again for every request while the CDK's modules
     stay: each function it replaced stays replaced once (replace_once), not wrapped again."""
     import importlib.util
 
+    import http.client
     import typing
 
     import requests.sessions
@@ -339,7 +354,7 @@ def test_the_module_loaded_again_wraps_each_cdk_function_once() -> None:
     replaced = [(ThreadPoolManager, "__init__"), (jinja.JinjaInterpolation, "eval"), (jinja.JinjaInterpolation, "_literal_eval"),
                 (jinja._ENVIRONMENT, "make_globals"), (requests.sessions, "get_environ_proxies"), (StreamSlice, "__hash__"),
                 *((http_client, name) for name in components._BACKOFF_HANDLERS),
-                *([(typing, "_get_protocol_attrs")] if sys.version_info < (3, 12) else [])]
+                (http.client, "parse_headers"), *([(typing, "_get_protocol_attrs")] if sys.version_info < (3, 12) else [])]
     for owner, name in replaced:
         current = getattr(owner, name)
         assert getattr(current, components._REPLACED, False), name

@@ -124,3 +124,58 @@ def test_requests_and_the_cdk_see_the_same_protocols(monkeypatch: pytest.MonkeyP
     assert isinstance(Aware(), ResponseAwareAuthenticator) and not isinstance(Plain(), ResponseAwareAuthenticator)
     assert requests.Request("GET", "https://h/x", params={"page": 2}).prepare().url == "https://h/x?page=2"
 
+
+
+def http_clients_own(head: bytes) -> Any:
+    """http.client's parse_headers, without source_intercom's shortcut."""
+    import http.client
+    import io
+
+    return http.client.parse_headers.__wrapped__(io.BytesIO(head))  # type: ignore[attr-defined]
+
+
+def described(message: Any) -> dict:
+    """A message's fields, its defects by kind and the messages it holds (message/*, multipart/*) described the same."""
+    payload = message._payload
+    return {**vars(message), "defects": [type(d) for d in message.defects], "_payload": [described(m) for m in payload] if isinstance(payload, list) else payload}
+
+
+HEAD_LINE = st.one_of(
+    st.from_regex(rb"[A-Za-z-]{1,12}:[ \t]{0,2}[ -~\x80-\xff]{0,20}\r?\n", fullmatch=True),
+    st.from_regex(rb"(Content-Type|content-type): ?(application/json|multipart/mixed; boundary=x|message/rfc822|text/plain)\r\n", fullmatch=True),
+    st.binary(max_size=20).map(lambda b: b.replace(b"\n", b"") + b"\r\n"),  # anything else on one line
+    st.sampled_from([b" continued\r\n", b"\tcontinued\r\n", b"From someone\r\n", b":no name\r\n", b"No-Colon\r\n", b"A: b\rc\r\n", b"A :b\r\n"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(HEAD_LINE, max_size=8), end=st.sampled_from([b"\r\n", b"\n", b""]), body=st.sampled_from([b"", b"{}"]))
+@example(lines=[b"Content-Type: application/json; charset=utf-8\r\n", b"X-RateLimit-Remaining: 1665\r\n"], end=b"\r\n", body=b"{}")
+@example(lines=[b"Content-Type: Multipart/form-data; boundary=b\r\n"], end=b"\r\n", body=b"")
+@example(lines=[b"X-A:  b \t\r\n", b"x-a: c\n"], end=b"\n", body=b"")
+def test_an_answers_head_is_read_as_http_client_reads_it(lines: list, end: bytes, body: bytes) -> None:
+    import http.client
+    import io
+
+    head = b"".join(lines) + end + body
+    try:
+        expected = described(http_clients_own(head))
+    except http.client.HTTPException as error:  # too long: http.client's own reading raises the same
+        with pytest.raises(type(error)):
+            http.client.parse_headers(io.BytesIO(head))
+        return
+    got = http.client.parse_headers(io.BytesIO(head))
+    assert described(got) == expected and type(got) is http.client.HTTPMessage
+
+
+def test_a_plain_head_is_read_without_the_email_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    import email.parser
+    import http.client
+    import io
+
+    parsed: list = []
+    monkeypatch.setattr(email.parser.Parser, "parsestr", lambda self, text, headersonly=False: parsed.append(text))
+    message = http.client.parse_headers(io.BytesIO(b"Content-Type: application/json\r\nX-RateLimit-Remaining: 1665\r\n\r\n{}"))
+    assert message["x-ratelimit-remaining"] == "1665" and message.get_content_type() == "application/json" and parsed == []
+    http.client.parse_headers(io.BytesIO(b"X-Folded: a\r\n b\r\n\r\n"))
+    assert parsed == ["X-Folded: a\r\n b\r\n\r\n"]
