@@ -329,7 +329,12 @@ def _evaluated_once_when_plain(evaluate: Callable[..., Any]) -> Callable[..., An
     kept: Dict[Any, Any] = {}
 
     def eval_plain_once(self: Any, input_str: Any, config: Any, default: Optional[str] = None, valid_types: Any = None, **additional: Any) -> Any:
-        if type(input_str) is not str or not input_str or any(mark in input_str for mark in _JINJA_MARKS):
+        if type(input_str) is not str or not input_str:
+            return evaluate(self, input_str, config, default, valid_types, **additional)
+        if any(mark in input_str for mark in _JINJA_MARKS):
+            looked_up = config_value_of_a_lookup(input_str, config, additional)
+            if looked_up is not None:
+                return self._literal_eval(looked_up, valid_types)
             return evaluate(self, input_str, config, default, valid_types, **additional)
         key = (input_str, valid_types)
         try:
@@ -346,6 +351,34 @@ def _evaluated_once_when_plain(evaluate: Callable[..., Any]) -> Callable[..., An
 
 
 cdk_reliance("plain strings evaluated once (JinjaInterpolation.eval)", _plain_strings_evaluated_once)
+
+# A template that is a config lookup alone (`{{ config['access_token'] }}`: the token, rendered twice
+# per request, for the requester's headers and for the session's authenticator) renders as the
+# value itself when that value is a non-empty string: Jinja's output of a string is the string.
+# Its value is read from the config of each call, so a new token is used at the next request; the
+# output then goes through the CDK's `_literal_eval`, as Jinja's would. Any other template, a value
+# of another type, a missing or empty one (the CDK's default then applies) and a context that
+# redefines `config` or uses a name the CDK refuses are rendered by the CDK.
+
+_CONFIG_LOOKUP = re.compile(r"\{\{\s*config\[\s*(?:'([^'\\]+)'|\"([^\"\\]+)\")\s*\]\s*\}\}")
+_LOOKUP_KEYS: Dict[str, Optional[str]] = {}
+_NAMES_THE_CDK_CHECKS = ("config", "stream_interval", "stream_partition", "stream_state")  # its context's own, its aliases, its refused
+
+
+def config_value_of_a_lookup(template: str, config: Any, context: Mapping[str, Any]) -> Optional[str]:
+    """``config[key]`` when ``template`` is exactly ``{{ config['key'] }}`` and that is a non-empty
+    string; else None (the CDK renders the template)."""
+    key = _LOOKUP_KEYS.get(template, _NOT_KEPT)  # type: ignore[arg-type]
+    if key is _NOT_KEPT:
+        match = _CONFIG_LOOKUP.fullmatch(template)
+        key = (match.group(1) or match.group(2)) if match and not any(name in template[2:] for name in _NAMES_THE_CDK_CHECKS[1:]) else None
+        if len(_LOOKUP_KEYS) < _PLAIN_STRINGS_KEPT:
+            _LOOKUP_KEYS[template] = key
+    if key is None or type(config) is not dict or any(name in context for name in _NAMES_THE_CDK_CHECKS):
+        return None
+    value = config.get(key)
+    return value if type(value) is str and value else None
+
 
 # A template's output then goes through `ast.literal_eval` (the CDK's JinjaInterpolation._literal_eval),
 # which gives back the output itself when it is no Python literal, after parsing it and raising a
@@ -464,6 +497,102 @@ def _kept_per_host(lookup: Callable[..., Dict[str, str]]) -> Callable[..., Dict[
 
 
 cdk_reliance("the environment's proxies looked up once per host (requests.sessions.get_environ_proxies)", _environment_proxies_per_host)
+
+# Python 3.11's isinstance() against a runtime-checkable Protocol collects the protocol's members
+# again on every call (typing._get_protocol_attrs walks the protocol's classes and their dicts,
+# twice when the answer is no): requests asks it of every request's headers and params
+# (SupportsItems), the CDK of the session's authenticator after every answer
+# (ResponseAwareAuthenticator), 7% of a request's CPU. A protocol's members are those of its
+# definition (Python 3.12 collects them once, when the class is made); so each protocol's are
+# collected once, and every check still looks at the instance it is given.
+
+_PROTOCOLS_KEPT = 1_000
+
+
+def _protocol_members_collected_once() -> None:
+    import typing
+
+    if sys.version_info >= (3, 12):
+        return  # collected at the class's creation already
+    replace_once(typing, "_get_protocol_attrs", _members_kept_per_protocol)
+
+
+def _members_kept_per_protocol(collect: Callable[[type], Any]) -> Callable[[type], Any]:
+    import typing
+
+    assert list(inspect.signature(collect).parameters) == ["cls"] and collect(typing.SupportsIndex) == {"__index__"}
+    kept: Dict[type, FrozenSet[str]] = {}
+
+    def protocol_attrs(cls: type) -> Any:
+        members = kept.get(cls)
+        if members is None:
+            members = frozenset(collect(cls))
+            if len(kept) < _PROTOCOLS_KEPT:
+                kept[cls] = members
+        return set(members)  # the caller's own, as typing gives it
+
+    return protocol_attrs
+
+
+cdk_reliance("protocols' members collected once (typing._get_protocol_attrs)", _protocol_members_collected_once)
+
+# http.client reads an answer's headers through the email package's parser (email.parser, a feed
+# parser built for mail: about a tenth of a request's CPU). Where every line is a plain
+# `Name: value` (a name of printable ASCII, no continuation line, no carriage return inside a
+# line, a blank line at the end) and the content is not multipart or a message, the HTTPMessage
+# is built from the lines directly, as that parser builds it (compat32: the value stripped of the
+# spaces and tabs before it and of the line's end); any other head is parsed by http.client.
+
+_PLAIN_HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+):([^\r\n]*)\r?\n")
+_PARSED_CONTENT = re.compile(rb"multipart|message", re.IGNORECASE)
+
+
+def http_message_of(lines: List[bytes]) -> Any:
+    """The http.client.HTTPMessage of a head read by http.client (its lines, the blank one last),
+    or None when a line is not a plain `Name: value` or the content is multipart or a message."""
+    import http.client
+
+    if not lines or lines[-1] not in (b"\r\n", b"\n"):
+        return None
+    message = http.client.HTTPMessage()
+    for line in itertools.islice(lines, len(lines) - 1):
+        match = _PLAIN_HEADER_LINE.fullmatch(line)
+        if match is None:
+            return None
+        name, value = match.groups()
+        if name.lower() == b"content-type" and _PARSED_CONTENT.search(value):
+            return None
+        message.set_raw(name.decode("ascii"), value.decode("iso-8859-1").lstrip(" \t"))
+    message.set_payload("")
+    return message
+
+
+def _plain_heads_read_directly() -> None:
+    import http.client
+
+    replace_once(http.client, "parse_headers", _read_directly_when_plain)
+
+
+def _read_directly_when_plain(parse: Callable[..., Any]) -> Callable[..., Any]:
+    import http.client
+    import io
+
+    read_lines, message_class = http.client._read_headers, http.client.HTTPMessage  # type: ignore[attr-defined]
+    assert list(inspect.signature(parse).parameters) == ["fp", "_class"] and list(inspect.signature(read_lines).parameters) == ["fp"]
+    probe = b"Content-Type: application/json\r\nX-RateLimit-Remaining:\t 1665 \r\n\r\n"
+    assert vars(http_message_of(read_lines(io.BytesIO(probe)))) == vars(parse(io.BytesIO(probe)))
+
+    def parse_headers(fp: Any, _class: Any = message_class) -> Any:
+        if _class is not message_class:
+            return parse(fp, _class)
+        lines = read_lines(fp)
+        message = http_message_of(lines)
+        return message if message is not None else parse(io.BytesIO(b"".join(lines)), _class)
+
+    return parse_headers
+
+
+cdk_reliance("plain HTTP heads read without the email parser (http.client.parse_headers)", _plain_heads_read_directly)
 
 # ---------------------------------------------------------------------------------------------
 # CPU per record

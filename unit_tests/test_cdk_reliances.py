@@ -4,7 +4,9 @@ reliances are tested end to end in integration_tests/test_cdk_reliances_fail_sof
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from typing import Any
 
 import pytest
@@ -182,26 +184,6 @@ def _changed_literal_eval(self: Any, result: Any, valid_types: Any, strict: bool
     return result
 
 
-@pytest.mark.parametrize(
-    "method, changed, what, apply",
-    [
-        ("eval", _changed_eval, "plain strings evaluated once", "_plain_strings_evaluated_once"),  # each string rendered on every call
-        ("_literal_eval", _changed_literal_eval, "outputs not parsed", "_outputs_not_parsed_when_no_literal"),  # every output parsed
-    ],
-)
-def test_without_the_cdks_jinja_interpolation_as_expected_it_evaluates_as_the_cdk_does(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, method: str, changed: Any, what: str, apply: str
-) -> None:
-    from airbyte_cdk.sources.declarative.interpolation.jinja import JinjaInterpolation
-
-    monkeypatch.setattr(JinjaInterpolation, method, changed)
-    with caplog.at_level(logging.WARNING, logger="airbyte"):
-        for _ in range(2):
-            components.cdk_reliance(what, getattr(components, apply))
-    assert getattr(JinjaInterpolation, method) is changed
-    assert len(_warnings(caplog)) == 1 and what in _warnings(caplog)[0]
-
-
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "REQUEST_METHOD")
 
 
@@ -254,20 +236,6 @@ def test_a_connector_request_goes_through_the_environments_proxy(monkeypatch: py
     assert [request.proxies for request in requests_mock.request_history] == [{}, {"https": "http://proxy.example:3128"}]
 
 
-def test_without_requests_proxy_lookup_as_expected_it_is_asked_for_every_request(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    import requests.sessions
-
-    def changed(url: str, no_proxy: Any = None, trust_env: bool = True) -> dict:  # a later requests' signature
-        return {}
-
-    monkeypatch.setattr(requests.sessions, "get_environ_proxies", changed)
-    with caplog.at_level(logging.WARNING, logger="airbyte"):
-        for _ in range(2):
-            components.cdk_reliance("the environment's proxies looked up once per host", components._environment_proxies_per_host)
-    assert requests.sessions.get_environ_proxies is changed
-    assert len(_warnings(caplog)) == 1 and "the environment's proxies looked up once per host" in _warnings(caplog)[0]
-
-
 def test_a_stream_slice_is_hashed_once_as_the_cdk_hashes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from airbyte_cdk.sources.types import StreamSlice
     from airbyte_cdk.utils.slice_hasher import SliceHasher
@@ -304,10 +272,56 @@ def test_without_the_slices_values_as_expected_each_slice_is_hashed_on_every_loo
     assert len(_warnings(caplog)) == 1 and "each stream slice hashed once" in _warnings(caplog)[0]
 
 
+def _changed_proxy_lookup(url: str, no_proxy: Any = None, trust_env: bool = True) -> dict:  # a later requests' signature
+    return {}
+
+
+def _changed_protocol_attrs(cls: Any, exclude: Any = None) -> set:  # a later Python's signature
+    return set()
+
+
+def _changed_parse_headers(fp: Any, _class: Any = None, *, strict: bool = False) -> Any:  # a later Python's signature
+    return None
+
+
+JINJA = "airbyte_cdk.sources.declarative.interpolation.jinja:JinjaInterpolation"
+
+
+@pytest.mark.parametrize(
+    "owner, name, changed, what, apply",
+    [
+        (JINJA, "eval", _changed_eval, "plain strings evaluated once", "_plain_strings_evaluated_once"),  # each string rendered on every call
+        (JINJA, "_literal_eval", _changed_literal_eval, "outputs not parsed", "_outputs_not_parsed_when_no_literal"),  # every output parsed
+        # requests asks the environment for proxies on every request
+        ("requests.sessions", "get_environ_proxies", _changed_proxy_lookup, "the environment's proxies looked up once per host", "_environment_proxies_per_host"),
+        # every isinstance() against a protocol collects its members
+        pytest.param("typing", "_get_protocol_attrs", _changed_protocol_attrs, "protocols' members collected once", "_protocol_members_collected_once",
+                     marks=pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 collects a protocol's members once itself: nothing is replaced")),
+        # every head goes through the email parser
+        ("http.client", "parse_headers", _changed_parse_headers, "plain HTTP heads read without the email parser", "_plain_heads_read_directly"),
+    ],
+)
+def test_without_a_cdk_or_library_function_as_expected_it_does_its_own_work(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, owner: str, name: str, changed: Any, what: str, apply: str
+) -> None:
+    module, _, attribute = owner.partition(":")
+    found = importlib.import_module(module)
+    found = getattr(found, attribute) if attribute else found
+    monkeypatch.setattr(found, name, changed)
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(2):
+            components.cdk_reliance(what, getattr(components, apply))
+    assert getattr(found, name) is changed
+    assert len(_warnings(caplog)) == 1 and what in _warnings(caplog)[0]
+
+
 def test_the_module_loaded_again_wraps_each_cdk_function_once() -> None:
     """The Builder's runtime loads components.py again for every request while the CDK's modules
     stay: each function it replaced stays replaced once (replace_once), not wrapped again."""
     import importlib.util
+
+    import http.client
+    import typing
 
     import requests.sessions
     from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
@@ -320,7 +334,8 @@ def test_the_module_loaded_again_wraps_each_cdk_function_once() -> None:
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
     replaced = [(ThreadPoolManager, "__init__"), (jinja.JinjaInterpolation, "eval"), (jinja.JinjaInterpolation, "_literal_eval"),
                 (jinja._ENVIRONMENT, "make_globals"), (requests.sessions, "get_environ_proxies"), (StreamSlice, "__hash__"),
-                *((http_client, name) for name in components._BACKOFF_HANDLERS)]
+                *((http_client, name) for name in components._BACKOFF_HANDLERS),
+                (http.client, "parse_headers"), *([(typing, "_get_protocol_attrs")] if sys.version_info < (3, 12) else [])]
     for owner, name in replaced:
         current = getattr(owner, name)
         assert getattr(current, components._REPLACED, False), name
