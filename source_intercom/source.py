@@ -131,19 +131,20 @@ class SourceIntercom(ConcurrentDeclarativeSource):
         and the reporting datasets', about 0.3 CPU-s, and lists the datasets although the catalog
         holds none of them). A catalog stream the source does not have is reported INCOMPLETE as
         the CDK does."""
-        streams = components.cdk_reliance("only the catalog's streams built for a read", lambda: self._catalog_streams(catalog))
-        if streams is None:
+        steps = components.cdk_reliance("only the catalog's streams built for a read", self._stream_definition_steps)
+        if steps is None:
             yield from super().read(logger, config, catalog, state)
             return
-        selected = self._select_streams(streams=streams, configured_catalog=catalog)
+        selected = self._select_streams(streams=self._catalog_streams(catalog, *steps), configured_catalog=catalog)
         if selected:  # none: as the CDK, which would otherwise wait forever
             yield from self._concurrent_source.read(selected)
 
-    def _catalog_streams(self, catalog: ConfiguredAirbyteCatalog) -> List[AbstractStream]:
-        """The streams the catalog names, built the way `streams()` builds every stream: the
-        config's validations first, the reporting datasets' definitions only when the catalog
-        names a stream that is not in the manifest."""
-        prepare, static_definitions, build = self._stream_definition_steps()
+    def _catalog_streams(self, catalog: ConfiguredAirbyteCatalog, prepare: Callable[[], None], static_definitions: Callable[..., List[Dict[str, Any]]],
+                         build: Callable[..., List[Any]]) -> List[AbstractStream]:
+        """The streams the catalog names, built with the CDK's steps of `streams()` (see
+        _stream_definition_steps): the config's validations first (their errors surface as
+        there), the reporting datasets' definitions only when the catalog names a stream that is
+        not in the manifest."""
         names = {configured.stream.name for configured in catalog.streams}
         prepare()
         definitions = static_definitions(self._source_config)

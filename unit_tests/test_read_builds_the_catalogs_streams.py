@@ -80,7 +80,8 @@ def test_a_read_builds_its_catalogs_streams_alone_and_lists_no_reporting_dataset
 
 def test_a_catalog_with_a_reporting_stream_lists_the_datasets_and_builds_that_stream(scoped_emulator: EmulatorServer, built: List[List[str]]) -> None:
     configured = _catalog("admins", "reporting_ticket")
-    streams = SourceIntercom(catalog=configured, config=_config(scoped_emulator))._catalog_streams(configured)
+    source = SourceIntercom(catalog=configured, config=_config(scoped_emulator))
+    streams = source._catalog_streams(configured, *source._stream_definition_steps())
     assert [stream.name for stream in streams] == ["admins", "reporting_ticket"]
     assert built == [["admins", "reporting_ticket"]]
     assert _datasets_listed(scoped_emulator) == 1
