@@ -79,8 +79,9 @@ def test_a_state_it_cannot_read_is_refused_before_any_request(emulator: Any, str
     run = run_cli("read", config, catalog, per_stream({stream: state}))
     assert run.returncode == 1
     assert not run.records
-    # No request for data; the list of reporting datasets comes first, as it decides which streams exist.
-    assert [r.path for r in emulator.requests] == ["/export/reporting_data/get_datasets"]
+    # No request at all: the catalog names no reporting stream, so not even their datasets' list.
+    assert [r.path for r in emulator.requests] == []
+    assert not [line for line in run.stdout.splitlines() if "could not apply" in line]  # refused once, not by a fallback
     error = run.errors[-1]
     assert error["failure_type"] == "config_error"
     assert f"stream '{stream}'" in error["message"] and "reset it" in error["message"]
