@@ -103,11 +103,12 @@ def run(args: Optional[List[str]] = None) -> None:
 
     from source_intercom.heap import keep_heap_compact
 
-    if args[:1] == ["read"]:
+    reading = args[:1] == ["read"]
+    if reading:
         keep_heap_compact()
     try:
         source = build_source(args)
-        if args[:1] == ["read"]:
+        if reading:
             settle_the_heap_before_reading()
         launch(source, args)
     finally:
