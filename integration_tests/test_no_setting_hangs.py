@@ -9,7 +9,7 @@ import random
 from typing import List
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from integration_tests.harness import START_TS, catalog_for, config_for, discovered_streams, run_cli
@@ -45,6 +45,9 @@ SIZES = WorkspaceSizes(
 @pytest.mark.long(85)
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(workers=st.integers(min_value=1, max_value=40), seed=st.integers(min_value=0, max_value=2**16), size=st.integers(min_value=1, max_value=25))
+@example(workers=1, seed=0, size=len(stream_facts()))  # the extremes: one worker, every stream
+@example(workers=40, seed=0, size=len(stream_facts()))  # the most workers, every stream
+@example(workers=40, seed=0, size=1)  # the most workers, one stream
 def test_any_worker_count_and_any_catalog_finish(workers: int, seed: int, size: int) -> None:
     streams = list(stream_facts())
     random.Random(seed).shuffle(streams)
